@@ -1,0 +1,104 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Drawbridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "drawbridge", targets: ["drawbridge"]),
+        .library(name: "LDAP", targets: ["LDAP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap-dev"])]
+        ),
+        .target(
+            name: "LDAP",
+            dependencies: [
+                "CLDAP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DrawbridgeCore",
+            dependencies: ["LDAP"]
+        ),
+        .target(
+            name: "DrawbridgeConfig",
+            dependencies: [
+                "DrawbridgeCore",
+                "LDAP",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "DrawbridgeStore",
+            dependencies: [
+                "DrawbridgeCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DrawbridgeDirectory",
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "drawbridge",
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                "DrawbridgeDirectory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DrawbridgeTestSupport",
+            dependencies: ["LDAP"],
+            path: "Tests/DrawbridgeTestSupport"
+        ),
+        .testTarget(
+            name: "LDAPTests",
+            dependencies: ["LDAP", "DrawbridgeTestSupport"]
+        ),
+        .testTarget(
+            name: "DrawbridgeCoreTests",
+            dependencies: ["DrawbridgeCore", "DrawbridgeConfig"]
+        ),
+        .testTarget(
+            name: "DrawbridgeStoreTests",
+            dependencies: ["DrawbridgeStore", "DrawbridgeCore", "LDAP"]
+        ),
+        .testTarget(
+            name: "DrawbridgeDirectoryTests",
+            dependencies: [
+                "DrawbridgeDirectory",
+                "DrawbridgeStore",
+                "DrawbridgeConfig",
+                "DrawbridgeCore",
+                "LDAP",
+                "DrawbridgeTestSupport",
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,249 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+
+/// Turns the raw file into a validated configuration, one key path at a time so errors can name it.
+struct ConfigurationBuilder {
+    let file: String?
+    let folder: String
+    let environment: [String: String]
+
+    func fail(_ keyPath: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, keyPath: keyPath, problem: problem)
+    }
+
+    mutating func build(_ raw: RawConfiguration) throws(ConfigurationError) -> DrawbridgeConfiguration {
+        guard let directory = raw.directory else { throw fail("directory", "missing; describe the LDAP directory to sync") }
+        return DrawbridgeConfiguration(
+            directory: try buildDirectory(directory),
+            store: try buildStore(raw.store),
+            mappingRules: try buildRules(raw.mapping?.rules ?? []))
+    }
+
+    private func buildDirectory(_ raw: RawDirectory) throws(ConfigurationError) -> DirectoryConfiguration {
+        let flavorName = raw.flavor ?? DirectoryFlavor.openldap.rawValue
+        guard let flavor = DirectoryFlavor(rawValue: flavorName.lowercased()) else {
+            throw fail("directory.flavor", "'\(flavorName)' is not one of \(DirectoryFlavor.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let urls = raw.urls, !urls.isEmpty else {
+            throw fail("directory.urls", "missing; give at least one ldap:// or ldaps:// URL")
+        }
+        let verification: LDAPConnectionConfiguration.CertificateVerification
+        switch raw.tls?.verify ?? "require" {
+        case "require": verification = .require
+        case "never": verification = .never
+        case let other: throw fail("directory.tls.verify", "'\(other)' is not require or never")
+        }
+        let tls = LDAPConnectionConfiguration.TLS(caFile: raw.tls?.caFile.map(resolve), verification: verification)
+        let connection = LDAPConnectionConfiguration(
+            urls: urls,
+            startTLS: raw.startTLS ?? false,
+            tls: tls,
+            credentials: try buildCredentials(raw.bind),
+            networkTimeout: try duration(raw.timeouts?.connect, "directory.timeouts.connect", default: .seconds(5)),
+            operationTimeout: try duration(raw.timeouts?.operation, "directory.timeouts.operation", default: .seconds(60)))
+        do {
+            try connection.validate()
+        } catch {
+            throw fail("directory", error.description)
+        }
+        let pageSize = raw.pageSize ?? 500
+        guard (1...100_000).contains(pageSize) else { throw fail("directory.pageSize", "must be between 1 and 100000") }
+        let poolSize = raw.poolSize ?? 4
+        guard (1...64).contains(poolSize) else { throw fail("directory.poolSize", "must be between 1 and 64") }
+
+        let baseDN = try raw.baseDN.map { (text) throws(ConfigurationError) in try dn(text, "directory.baseDN") }
+        let users = try buildUsers(raw.users, flavor: flavor, baseDN: baseDN)
+        let groups = try buildGroups(raw.groups, flavor: flavor, baseDN: baseDN)
+        let changeAttribute = try attribute(raw.sync?.changeAttribute ?? flavor.changeAttribute, "directory.sync.changeAttribute")
+        let ordering: ChangeOrdering
+        if let text = raw.sync?.changeOrdering {
+            guard let parsed = ChangeOrdering(rawValue: text) else { throw fail("directory.sync.changeOrdering", "'\(text)' is not time or number") }
+            ordering = parsed
+        } else {
+            ordering = flavor.changeOrdering
+        }
+        return DirectoryConfiguration(
+            flavor: flavor, connection: connection, pageSize: pageSize, poolSize: poolSize, users: users, groups: groups,
+            changeAttribute: changeAttribute, changeOrdering: ordering,
+            fullSyncInterval: try duration(raw.sync?.fullSyncInterval, "directory.sync.fullSyncInterval", default: .seconds(24 * 3600)))
+    }
+
+    private func buildCredentials(_ raw: RawBind?) throws(ConfigurationError) -> LDAPCredentials {
+        guard let raw else { throw fail("directory.bind", "missing; give dn with passwordFile or passwordEnv, or anonymous: true") }
+        if raw.password != nil {
+            throw fail("directory.bind.password", "passwords are not accepted inline; put it in a file (passwordFile) or an environment variable (passwordEnv)")
+        }
+        if raw.anonymous == true {
+            guard raw.dn == nil, raw.passwordFile == nil, raw.passwordEnv == nil else {
+                throw fail("directory.bind.anonymous", "anonymous: true cannot be combined with dn or a password")
+            }
+            return .anonymous
+        }
+        guard let bindDN = raw.dn else { throw fail("directory.bind.dn", "missing; or set anonymous: true to bind anonymously") }
+        _ = try dn(bindDN, "directory.bind.dn")
+        let secret: String
+        switch (raw.passwordFile, raw.passwordEnv) {
+        case (let path?, nil):
+            let resolved = resolve(path)
+            do {
+                secret = try String(contentsOfFile: resolved, encoding: .utf8)
+            } catch {
+                throw fail("directory.bind.passwordFile", "cannot read \(resolved) (\(ConfigurationLoader.reason(error)))")
+            }
+        case (nil, let variable?):
+            guard let value = environment[variable] else {
+                throw fail("directory.bind.passwordEnv", "the environment variable \(variable) is not set")
+            }
+            secret = value
+        case (nil, nil):
+            throw fail("directory.bind", "give passwordFile or passwordEnv for \(bindDN)")
+        case (_?, _?):
+            throw fail("directory.bind", "give passwordFile or passwordEnv, not both")
+        }
+        // A trailing newline from `echo secret > file` is not part of the password.
+        let password = LDAPPassword(String(secret.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" })))
+        guard !password.isBlank else {
+            throw fail(raw.passwordFile != nil ? "directory.bind.passwordFile" : "directory.bind.passwordEnv",
+                       "the password is empty; an empty password would bind anonymously")
+        }
+        return .simple(dn: bindDN, password: password)
+    }
+
+    private func buildUsers(_ raw: RawUsers?, flavor: DirectoryFlavor, baseDN: DistinguishedName?) throws(ConfigurationError) -> UserSchema {
+        let base = try raw?.baseDN.map { (text) throws(ConfigurationError) in try dn(text, "directory.users.baseDN") } ?? baseDN
+        guard let base else { throw fail("directory.users.baseDN", "missing; set directory.baseDN or directory.users.baseDN") }
+        let disabled: DisabledRule
+        if let rule = raw?.disabled {
+            disabled = try buildDisabledRule(rule)
+        } else {
+            disabled = flavor.disabledRule
+        }
+        return UserSchema(
+            baseDN: base,
+            filter: try filter(raw?.filter ?? flavor.userFilter, "directory.users.filter"),
+            idAttribute: try attribute(raw?.idAttribute ?? flavor.idAttribute, "directory.users.idAttribute"),
+            loginAttribute: try attribute(raw?.loginAttribute ?? flavor.loginAttribute, "directory.users.loginAttribute"),
+            displayNameAttribute: try attribute(raw?.displayNameAttribute ?? "displayName", "directory.users.displayNameAttribute"),
+            mailAttribute: try attribute(raw?.mailAttribute ?? "mail", "directory.users.mailAttribute"),
+            disabled: disabled)
+    }
+
+    private func buildDisabledRule(_ raw: RawDisabledRule) throws(ConfigurationError) -> DisabledRule {
+        let path = "directory.users.disabled"
+        guard let name = raw.attribute else { throw fail("\(path).attribute", "missing") }
+        let attributeName = try attribute(name, "\(path).attribute")
+        switch (raw.present, raw.equals, raw.bitmask) {
+        case (true?, nil, nil): return DisabledRule(attribute: attributeName, test: .present)
+        case (nil, let value?, nil): return DisabledRule(attribute: attributeName, test: .equals(value))
+        case (nil, nil, let mask?) where mask > 0: return DisabledRule(attribute: attributeName, test: .bitmask(mask))
+        default: throw fail(path, "give exactly one of present: true, equals: VALUE or bitmask: N (N > 0)")
+        }
+    }
+
+    private func buildGroups(_ raw: RawGroups?, flavor: DirectoryFlavor, baseDN: DistinguishedName?) throws(ConfigurationError) -> GroupSchema {
+        let base = try raw?.baseDN.map { (text) throws(ConfigurationError) in try dn(text, "directory.groups.baseDN") } ?? baseDN
+        guard let base else { throw fail("directory.groups.baseDN", "missing; set directory.baseDN or directory.groups.baseDN") }
+        var members = flavor.memberAttributes
+        if let rawMembers = raw?.memberAttributes {
+            guard !rawMembers.isEmpty else { throw fail("directory.groups.memberAttributes", "must list at least one attribute") }
+            members = []
+            for (index, item) in rawMembers.enumerated() {
+                let path = "directory.groups.memberAttributes[\(index)]"
+                guard let name = item.attribute else { throw fail("\(path).attribute", "missing") }
+                let kindText = item.references ?? "dn"
+                guard let kind = MemberAttribute.References(rawValue: kindText) else {
+                    throw fail("\(path).references", "'\(kindText)' is not dn or login")
+                }
+                members.append(MemberAttribute(attribute: try attribute(name, "\(path).attribute"), references: kind))
+            }
+        }
+        return GroupSchema(
+            baseDN: base,
+            filter: try filter(raw?.filter ?? flavor.groupFilter, "directory.groups.filter"),
+            idAttribute: try attribute(raw?.idAttribute ?? flavor.idAttribute, "directory.groups.idAttribute"),
+            nameAttribute: try attribute(raw?.nameAttribute ?? "cn", "directory.groups.nameAttribute"),
+            descriptionAttribute: try attribute(raw?.descriptionAttribute ?? "description", "directory.groups.descriptionAttribute"),
+            memberAttributes: members)
+    }
+
+    private func buildStore(_ raw: RawStore?) throws(ConfigurationError) -> StoreConfiguration {
+        let path = raw?.sqlite?.path ?? "drawbridge.sqlite"
+        guard !path.allSatisfy(\.isWhitespace) else { throw fail("store.sqlite.path", "is empty") }
+        return StoreConfiguration(sqlitePath: resolve(path))
+    }
+
+    private func buildRules(_ raw: [RawRule]) throws(ConfigurationError) -> [MappingRule] {
+        var rules: [MappingRule] = []
+        var names = Set<String>()
+        for (index, item) in raw.enumerated() {
+            let path = "mapping.rules[\(index)]"
+            let name = item.name ?? "rule \(index + 1)"
+            guard names.insert(name).inserted else { throw fail("\(path).name", "'\(name)' is used by another rule") }
+            let matcher: MappingRule.Matcher
+            switch (item.groupName, item.groupDNPattern, item.groupDN) {
+            case (let pattern?, nil, nil): matcher = .namePattern(pattern)
+            case (nil, let pattern?, nil): matcher = .dnPattern(pattern)
+            case (nil, nil, let text?): matcher = .dn(try dn(text, "\(path).groupDN"))
+            default: throw fail(path, "give exactly one of groupName (regex), groupDNPattern (regex) or groupDN")
+            }
+            guard let scope = item.scope else { throw fail("\(path).scope", "missing, e.g. /subscriptions/{sub}/resourceGroups/{rg}") }
+            guard let role = item.role else { throw fail("\(path).role", "missing, e.g. owner or {role}") }
+            do {
+                rules.append(try MappingRule(name: name, matcher: matcher, scope: scope, role: role))
+            } catch {
+                throw fail(path, error.description)
+            }
+        }
+        return rules
+    }
+
+    // MARK: - Values
+
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    private func dn(_ text: String, _ keyPath: String) throws(ConfigurationError) -> DistinguishedName {
+        do {
+            return try DistinguishedName(text)
+        } catch {
+            throw fail(keyPath, "'\(text)' is not a valid DN: \(error)")
+        }
+    }
+
+    private func filter(_ text: String, _ keyPath: String) throws(ConfigurationError) -> LDAPFilter {
+        do {
+            return try LDAPFilter(validating: text)
+        } catch {
+            throw fail(keyPath, "'\(text)' is not a valid LDAP filter: \(error)")
+        }
+    }
+
+    private func attribute(_ name: String, _ keyPath: String) throws(ConfigurationError) -> String {
+        let isDescriptor = name.first?.isLetter == true && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
+        let isOID = !name.isEmpty && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+        guard isDescriptor || isOID else { throw fail(keyPath, "'\(name)' is not an attribute name") }
+        return name
+    }
+
+    private func duration(_ text: String?, _ keyPath: String, default fallback: Duration) throws(ConfigurationError) -> Duration {
+        guard let text else { return fallback }
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (unit, milliseconds) in units where text.hasSuffix(unit) {
+            let number = text.dropLast(unit.count)
+            if let value = Int64(number), value > 0 {
+                return .milliseconds(value * milliseconds)
+            }
+        }
+        throw fail(keyPath, "'\(text)' is not a duration like 500ms, 30s, 5m, 2h or 1d")
+    }
+}
+
+extension String {
+    func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
+        var result = self[...]
+        while let last = result.last, predicate(last) { result = result.dropLast() }
+        return result
+    }
+}

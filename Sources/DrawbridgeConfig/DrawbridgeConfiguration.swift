@@ -1,0 +1,155 @@
+import Foundation
+import DrawbridgeCore
+import LDAP
+
+/// The validated configuration: presets applied, paths resolved, secrets loaded, rules compiled.
+public struct DrawbridgeConfiguration: Sendable {
+    public var directory: DirectoryConfiguration
+    public var store: StoreConfiguration
+    public var mappingRules: [MappingRule]
+
+    public init(directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule]) {
+        self.directory = directory
+        self.store = store
+        self.mappingRules = mappingRules
+    }
+}
+
+public struct StoreConfiguration: Sendable {
+    public var sqlitePath: String
+
+    public init(sqlitePath: String) {
+        self.sqlitePath = sqlitePath
+    }
+}
+
+public struct DirectoryConfiguration: Sendable {
+    public var flavor: DirectoryFlavor
+    public var connection: LDAPConnectionConfiguration
+    public var pageSize: Int
+    public var poolSize: Int
+    public var users: UserSchema
+    public var groups: GroupSchema
+    public var changeAttribute: String
+    public var changeOrdering: ChangeOrdering
+    public var fullSyncInterval: Duration
+
+    public init(
+        flavor: DirectoryFlavor, connection: LDAPConnectionConfiguration, pageSize: Int, poolSize: Int, users: UserSchema,
+        groups: GroupSchema, changeAttribute: String, changeOrdering: ChangeOrdering, fullSyncInterval: Duration
+    ) {
+        self.flavor = flavor
+        self.connection = connection
+        self.pageSize = pageSize
+        self.poolSize = poolSize
+        self.users = users
+        self.groups = groups
+        self.changeAttribute = changeAttribute
+        self.changeOrdering = changeOrdering
+        self.fullSyncInterval = fullSyncInterval
+    }
+}
+
+public struct UserSchema: Sendable {
+    public var baseDN: DistinguishedName
+    public var filter: LDAPFilter
+    public var idAttribute: String
+    public var loginAttribute: String
+    public var displayNameAttribute: String
+    public var mailAttribute: String
+    public var disabled: DisabledRule
+
+    public init(
+        baseDN: DistinguishedName, filter: LDAPFilter, idAttribute: String, loginAttribute: String, displayNameAttribute: String,
+        mailAttribute: String, disabled: DisabledRule
+    ) {
+        self.baseDN = baseDN
+        self.filter = filter
+        self.idAttribute = idAttribute
+        self.loginAttribute = loginAttribute
+        self.displayNameAttribute = displayNameAttribute
+        self.mailAttribute = mailAttribute
+        self.disabled = disabled
+    }
+}
+
+public struct GroupSchema: Sendable {
+    public var baseDN: DistinguishedName
+    public var filter: LDAPFilter
+    public var idAttribute: String
+    public var nameAttribute: String
+    public var descriptionAttribute: String
+    public var memberAttributes: [MemberAttribute]
+
+    public init(
+        baseDN: DistinguishedName, filter: LDAPFilter, idAttribute: String, nameAttribute: String, descriptionAttribute: String,
+        memberAttributes: [MemberAttribute]
+    ) {
+        self.baseDN = baseDN
+        self.filter = filter
+        self.idAttribute = idAttribute
+        self.nameAttribute = nameAttribute
+        self.descriptionAttribute = descriptionAttribute
+        self.memberAttributes = memberAttributes
+    }
+}
+
+/// How to tell that an account is disabled.
+public struct DisabledRule: Sendable, Hashable {
+    public enum Test: Sendable, Hashable {
+        /// Disabled when the attribute has any value (OpenLDAP ppolicy's pwdAccountLockedTime).
+        case present
+        /// Disabled when a value equals this, ignoring case (389-ds nsAccountLock: TRUE).
+        case equals(String)
+        /// Disabled when the integer value has any of these bits (AD userAccountControl bit 2).
+        case bitmask(Int)
+    }
+
+    public var attribute: String
+    public var test: Test
+
+    public init(attribute: String, test: Test) {
+        self.attribute = attribute
+        self.test = test
+    }
+
+    public func isDisabled(_ values: [String]) -> Bool {
+        switch test {
+        case .present:
+            return !values.isEmpty
+        case .equals(let expected):
+            return values.contains { $0.caseInsensitiveCompare(expected) == .orderedSame }
+        case .bitmask(let mask):
+            return values.contains { Int($0.trimmingCharacters(in: .whitespaces)).map { $0 & mask != 0 } ?? false }
+        }
+    }
+}
+
+public struct MemberAttribute: Sendable, Hashable {
+    public enum References: String, Sendable, Hashable {
+        case dn
+        case login
+    }
+
+    public var attribute: String
+    public var references: References
+
+    public init(attribute: String, references: References) {
+        self.attribute = attribute
+        self.references = references
+    }
+}
+
+/// How change markers compare: GeneralizedTime text (modifyTimestamp, whenChanged) or integers (uSNChanged).
+public enum ChangeOrdering: String, Sendable, Hashable {
+    case time
+    case number
+
+    /// Whether marker `a` is later than `b`.
+    public func isAfter(_ a: String, _ b: String) -> Bool {
+        switch self {
+        case .time: a > b
+        case .number: (Int(a) ?? 0) > (Int(b) ?? 0)
+        }
+    }
+}

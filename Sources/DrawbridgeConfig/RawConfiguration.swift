@@ -1,0 +1,98 @@
+/// The configuration file as written: every field optional, so presets and defaults can fill the gaps.
+struct RawConfiguration: Codable {
+    var directory: RawDirectory?
+    var store: RawStore?
+    var mapping: RawMapping?
+}
+
+struct RawDirectory: Codable {
+    var flavor: String?
+    var urls: [String]?
+    var startTLS: Bool?
+    var tls: RawTLS?
+    var bind: RawBind?
+    var timeouts: RawTimeouts?
+    var pageSize: Int?
+    var poolSize: Int?
+    var baseDN: String?
+    var users: RawUsers?
+    var groups: RawGroups?
+    var sync: RawSync?
+}
+
+struct RawTLS: Codable {
+    var caFile: String?
+    var verify: String?
+}
+
+struct RawBind: Codable {
+    var dn: String?
+    var passwordFile: String?
+    var passwordEnv: String?
+    var anonymous: Bool?
+    /// Only decoded to refuse it with a clear message.
+    var password: String?
+}
+
+struct RawTimeouts: Codable {
+    var connect: String?
+    var operation: String?
+}
+
+struct RawUsers: Codable {
+    var baseDN: String?
+    var filter: String?
+    var idAttribute: String?
+    var loginAttribute: String?
+    var displayNameAttribute: String?
+    var mailAttribute: String?
+    var disabled: RawDisabledRule?
+}
+
+struct RawDisabledRule: Codable {
+    var attribute: String?
+    var present: Bool?
+    var equals: String?
+    var bitmask: Int?
+}
+
+struct RawGroups: Codable {
+    var baseDN: String?
+    var filter: String?
+    var idAttribute: String?
+    var nameAttribute: String?
+    var descriptionAttribute: String?
+    var memberAttributes: [RawMemberAttribute]?
+}
+
+struct RawMemberAttribute: Codable {
+    var attribute: String?
+    var references: String?
+}
+
+struct RawSync: Codable {
+    var changeAttribute: String?
+    var changeOrdering: String?
+    var fullSyncInterval: String?
+}
+
+struct RawStore: Codable {
+    var sqlite: RawSQLite?
+}
+
+struct RawSQLite: Codable {
+    var path: String?
+}
+
+struct RawMapping: Codable {
+    var rules: [RawRule]?
+}
+
+struct RawRule: Codable {
+    var name: String?
+    var groupName: String?
+    var groupDNPattern: String?
+    var groupDN: String?
+    var scope: String?
+    var role: String?
+}

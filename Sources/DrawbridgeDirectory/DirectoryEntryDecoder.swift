@@ -1,0 +1,118 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import Foundation
+import LDAP
+
+/// Turns LDAP entries into user and group records according to the configured schema. Entries that
+/// cannot be used (no id, no login, an unparsable DN) are skipped with a warning rather than failing the sync.
+struct DirectoryEntryDecoder: Sendable {
+    let configuration: DirectoryConfiguration
+
+    var userAttributes: [String] {
+        let users = configuration.users
+        return [users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, users.disabled.attribute,
+                configuration.changeAttribute]
+    }
+
+    var groupAttributes: [String] {
+        let groups = configuration.groups
+        return [groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, configuration.changeAttribute]
+            + groups.memberAttributes.map(\.attribute)
+    }
+
+    func user(_ entry: LDAPEntry) -> Result<DirectoryUserRecord, DecodingWarning> {
+        let users = configuration.users
+        let dn: DistinguishedName
+        do {
+            dn = try DistinguishedName(entry.dn)
+        } catch {
+            return .failure(DecodingWarning(dn: entry.dn, problem: "the DN does not parse: \(error)"))
+        }
+        guard let id = identifier(entry, users.idAttribute) else {
+            return .failure(DecodingWarning(dn: entry.dn, problem: "no \(users.idAttribute); is it readable by the bind account?"))
+        }
+        guard let login = entry.string(users.loginAttribute), !login.isEmpty else {
+            return .failure(DecodingWarning(dn: entry.dn, problem: "no \(users.loginAttribute)"))
+        }
+        return .success(DirectoryUserRecord(
+            id: id, dn: dn, login: login,
+            displayName: entry.string(users.displayNameAttribute),
+            mail: entry.string(users.mailAttribute),
+            enabled: !users.disabled.isDisabled(entry.strings(users.disabled.attribute))))
+    }
+
+    func group(_ entry: LDAPEntry) -> (DirectoryGroupRecord?, [DecodingWarning]) {
+        let groups = configuration.groups
+        let dn: DistinguishedName
+        do {
+            dn = try DistinguishedName(entry.dn)
+        } catch {
+            return (nil, [DecodingWarning(dn: entry.dn, problem: "the DN does not parse: \(error)")])
+        }
+        guard let id = identifier(entry, groups.idAttribute) else {
+            return (nil, [DecodingWarning(dn: entry.dn, problem: "no \(groups.idAttribute); is it readable by the bind account?")])
+        }
+        var warnings: [DecodingWarning] = []
+        var members: [MemberReference] = []
+        var seen = Set<MemberReference>()
+        for memberAttribute in groups.memberAttributes {
+            for value in entry.strings(memberAttribute.attribute) {
+                let reference: MemberReference
+                switch memberAttribute.references {
+                case .login:
+                    reference = .login(value)
+                case .dn:
+                    do {
+                        reference = .dn(try DistinguishedName(Self.stripOptionalUID(value)))
+                    } catch {
+                        warnings.append(DecodingWarning(dn: entry.dn, problem: "\(memberAttribute.attribute) value is not a DN: \(error)"))
+                        continue
+                    }
+                }
+                if seen.insert(reference).inserted { members.append(reference) }
+            }
+        }
+        let name = entry.string(groups.nameAttribute) ?? dn.firstValue ?? entry.dn
+        return (DirectoryGroupRecord(id: id, dn: dn, name: name, description: entry.string(groups.descriptionAttribute), members: members), warnings)
+    }
+
+    func changeMarker(_ entry: LDAPEntry) -> String? {
+        entry.string(configuration.changeAttribute)
+    }
+
+    /// `uniqueMember` is nameAndOptionalUID: `cn=x,dc=y#'0101'B`. The suffix is not part of the DN.
+    static func stripOptionalUID(_ value: String) -> String {
+        guard value.hasSuffix("'B"), let hash = value.range(of: "#'", options: .backwards) else { return value }
+        let bits = value[hash.upperBound..<value.index(value.endIndex, offsetBy: -2)]
+        guard bits.allSatisfy({ $0 == "0" || $0 == "1" }) else { return value }
+        // An escaped '#' (\#) belongs to the value.
+        let before = value[..<hash.lowerBound]
+        let backslashes = before.reversed().prefix { $0 == "\\" }.count
+        return backslashes % 2 == 0 ? String(before) : value
+    }
+
+    private func identifier(_ entry: LDAPEntry, _ attribute: String) -> DirectoryEntryID? {
+        guard let raw = entry.values(attribute).first, !raw.isEmpty else { return nil }
+        // objectGUID is 16 binary bytes; text ids (entryUUID, nsUniqueId, ipaUniqueID) are kept as they are.
+        if attribute.lowercased() == "objectguid", raw.count == 16 {
+            return DirectoryEntryID(rawValue: Self.formatGUID(raw))
+        }
+        guard let text = String(data: raw, encoding: .utf8) else { return nil }
+        return DirectoryEntryID(rawValue: text.lowercased())
+    }
+
+    /// Active Directory's GUID text form: the first three fields are little-endian.
+    static func formatGUID(_ bytes: Data) -> String {
+        let b = [UInt8](bytes)
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+        let hex = order.map { String(format: "%02x", b[$0]) }
+        return "\(hex[0..<4].joined())-\(hex[4..<6].joined())-\(hex[6..<8].joined())-\(hex[8..<10].joined())-\(hex[10..<16].joined())"
+    }
+}
+
+public struct DecodingWarning: Error, Sendable, Hashable, CustomStringConvertible {
+    public let dn: String
+    public let problem: String
+
+    public var description: String { "skipped \(dn): \(problem)" }
+}

@@ -1,0 +1,181 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import DrawbridgeStore
+import Foundation
+import LDAP
+import Logging
+
+/// Mirrors users and groups from the directory into the store and re-derives role bindings.
+///
+/// A sync runs in one store transaction: if the directory fails half-way, the previous snapshot stays.
+public struct DirectorySynchronizer: Sendable {
+    public enum Mode: Sendable {
+        case full
+        case incremental
+        /// Incremental, or full when there is no watermark yet or the full-sync interval has passed.
+        case automatic
+    }
+
+    let configuration: DirectoryConfiguration
+    let pool: LDAPConnectionPool
+    let store: any DrawbridgeStore
+    let mapper: ScopeMapper
+    let clock: any WallClock
+    let logger: Logger
+    private let decoder: DirectoryEntryDecoder
+
+    public init(
+        configuration: DirectoryConfiguration, pool: LDAPConnectionPool, store: any DrawbridgeStore, mapper: ScopeMapper,
+        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.sync")
+    ) {
+        self.configuration = configuration
+        self.pool = pool
+        self.store = store
+        self.mapper = mapper
+        self.clock = clock
+        self.logger = logger
+        decoder = DirectoryEntryDecoder(configuration: configuration)
+    }
+
+    public func sync(_ mode: Mode, dryRun: Bool = false) async throws -> SyncReport {
+        let started = clock.now()
+        let timer = ContinuousClock.now
+        let state = try await store.syncState()
+        let kind: SyncReport.Kind
+        switch mode {
+        case .full:
+            kind = .full
+        case .incremental, .automatic:
+            let fullDue = state.lastFullSyncAt.map { started.timeIntervalSince($0) >= Double(configuration.fullSyncInterval.components.seconds) } ?? true
+            kind = state.watermark == nil || (mode == .automatic && fullDue) ? .full : .incremental
+        }
+        var report = try await store.withSyncTransaction(commit: !dryRun) { transaction in
+            try await run(kind, dryRun: dryRun, started: started, state: state, transaction)
+        }
+        report.duration = ContinuousClock.now - timer
+        logger.info("directory sync finished", metadata: [
+            "kind": "\(report.kind.rawValue)", "dryRun": "\(dryRun)", "users": "\(report.users.inserted + report.users.updated + report.users.unchanged)",
+            "groups": "\(report.groups.inserted + report.groups.updated + report.groups.unchanged)", "warnings": "\(report.warningCount)",
+            "duration": "\(report.duration)",
+        ])
+        return report
+    }
+
+    private func run(
+        _ kind: SyncReport.Kind, dryRun: Bool, started: Date, state: SyncState, _ transaction: any DirectorySyncTransaction
+    ) async throws -> SyncReport {
+        var report = SyncReport(kind: kind, dryRun: dryRun, startedAt: started)
+        let since = kind == .incremental ? state.watermark : nil
+        let fetched = try await pool.withConnection { connection in
+            try await fetch(connection, since: since, started: started, transaction)
+        }
+        report.users = fetched.users
+        report.groups = fetched.groups
+        for warning in fetched.warnings { report.warn(warning) }
+        var watermark = state.watermark
+        if let newest = fetched.newestMarker, watermark.map({ configuration.changeOrdering.isAfter(newest, $0) }) ?? true {
+            watermark = newest
+        }
+        report.watermark = watermark
+
+        switch kind {
+        case .full:
+            let deleted = try await transaction.markNotSeen(since: started, deletedAt: started)
+            report.deletedUsers = deleted.users
+            report.deletedGroups = deleted.groups
+        case .incremental:
+            report.deletedUsers = try await removeVanished(fetched.droppedMembers, at: started, transaction)
+        }
+
+        let groups = try await transaction.liveGroups().map(\.reference)
+        let mapping = try mapper.map(groups)
+        for warning in mapping.warnings { report.warn(warning.description) }
+        report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)
+        report.bindingCount = mapping.bindings.count
+        try await transaction.setSyncState(SyncState(
+            watermark: watermark, lastFullSyncAt: kind == .full ? started : state.lastFullSyncAt, lastSyncAt: started))
+        for warning in report.warnings { logger.warning("\(warning)") }
+        return report
+    }
+
+    private struct Fetched: Sendable {
+        var users = UpsertResult()
+        var groups = UpsertResult()
+        var warnings: [String] = []
+        var newestMarker: String?
+        /// DN members that a changed group no longer lists: the user may have been deleted.
+        var droppedMembers = Set<DistinguishedName>()
+
+        mutating func see(_ marker: String?, _ ordering: ChangeOrdering) {
+            guard let marker else { return }
+            if newestMarker.map({ ordering.isAfter(marker, $0) }) ?? true { newestMarker = marker }
+        }
+    }
+
+    private func fetch(
+        _ connection: LDAPConnection, since watermark: String?, started: Date, _ transaction: any DirectorySyncTransaction
+    ) async throws -> Fetched {
+        var fetched = Fetched()
+        let ordering = configuration.changeOrdering
+        for try await page in connection.search(try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)) {
+            var records: [DirectoryUserRecord] = []
+            records.reserveCapacity(page.count)
+            for entry in page {
+                fetched.see(decoder.changeMarker(entry), ordering)
+                switch decoder.user(entry) {
+                case .success(let record): records.append(record)
+                case .failure(let warning): fetched.warnings.append(warning.description)
+                }
+            }
+            fetched.users = fetched.users + (try await transaction.upsertUsers(records, seenAt: started))
+        }
+        for try await page in connection.search(try request(base: configuration.groups.baseDN, configuration.groups.filter, decoder.groupAttributes, since: watermark)) {
+            var records: [DirectoryGroupRecord] = []
+            records.reserveCapacity(page.count)
+            for entry in page {
+                fetched.see(decoder.changeMarker(entry), ordering)
+                let (record, warnings) = decoder.group(entry)
+                fetched.warnings += warnings.map(\.description)
+                if let record { records.append(record) }
+            }
+            if watermark != nil {
+                let previous = try await transaction.memberReferences(ofGroups: records.map(\.id))
+                for record in records {
+                    let now = Set(record.members)
+                    for case .dn(let dn) in previous[record.id] ?? [] where !now.contains(.dn(dn)) {
+                        fetched.droppedMembers.insert(dn)
+                    }
+                }
+            }
+            fetched.groups = fetched.groups + (try await transaction.upsertGroups(records, seenAt: started))
+        }
+        return fetched
+    }
+
+    private func request(base: DistinguishedName, _ filter: LDAPFilter, _ attributes: [String], since watermark: String?) throws -> LDAPSearchRequest {
+        var effective = filter
+        if let watermark {
+            effective = .and([filter, try .greaterOrEqual(configuration.changeAttribute, watermark)])
+        }
+        return LDAPSearchRequest(base: base.description, scope: .subtree, filter: effective.description, attributes: attributes, pageSize: configuration.pageSize)
+    }
+
+    /// An incremental sync cannot see deletions, but a group losing a member is a hint: check those
+    /// users in the directory and mark the ones that no longer exist. The periodic full sync catches the rest.
+    private func removeVanished(_ dns: Set<DistinguishedName>, at time: Date, _ transaction: any DirectorySyncTransaction) async throws -> Int {
+        guard !dns.isEmpty else { return 0 }
+        let candidates = try await transaction.liveUsers(withDNs: Array(dns))
+        guard !candidates.isEmpty else { return 0 }
+        let users = configuration.users
+        let gone: [DirectoryEntryID] = try await pool.withConnection { connection in
+            var gone: [DirectoryEntryID] = []
+            for candidate in candidates {
+                let filter = LDAPFilter.and([users.filter, try .equal(users.idAttribute, candidate.record.id.rawValue)])
+                let request = LDAPSearchRequest(base: users.baseDN.description, scope: .subtree, filter: filter.description, attributes: ["1.1"], pageSize: nil)
+                if try await connection.searchAll(request).isEmpty { gone.append(candidate.record.id) }
+            }
+            return gone
+        }
+        return try await transaction.markUsersDeleted(gone, at: time)
+    }
+}

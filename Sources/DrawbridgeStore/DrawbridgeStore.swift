@@ -1,0 +1,101 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+
+/// Drawbridge's durable state. SQLite (embedded) implements it today; PostgreSQL will join.
+public protocol DrawbridgeStore: Sendable {
+    /// Applies the migrations not yet applied, each in its own transaction.
+    func migrate() async throws
+
+    /// Runs `body` in one write transaction. It commits only when `body` returns and `commit` is true;
+    /// otherwise nothing `body` wrote is kept. Readers see the state before or after, never a part.
+    func withSyncTransaction<T: Sendable>(
+        commit: Bool, _ body: @escaping @Sendable (any DirectorySyncTransaction) async throws -> T
+    ) async throws -> T
+
+    func users(includeDeleted: Bool) async throws -> [StoredUser]
+    func groups(includeDeleted: Bool) async throws -> [StoredGroup]
+    func user(id: DirectoryEntryID) async throws -> StoredUser?
+    /// A live (not deleted) user with this login, matched exactly.
+    func user(login: String) async throws -> StoredUser?
+    /// A live user with this DN, compared in normalized form.
+    func user(dn: DistinguishedName) async throws -> StoredUser?
+    func group(id: DirectoryEntryID) async throws -> StoredGroup?
+    func group(dn: DistinguishedName) async throws -> StoredGroup?
+    func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference]
+    /// Live users who are members of the group; with `transitive`, also through nested groups (cycles are harmless).
+    func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser]
+    /// Live groups the user belongs to; with `transitive`, also the groups that contain those, and so on.
+    func groups(ofUser id: DirectoryEntryID, transitive: Bool) async throws -> [StoredGroup]
+    func roleBindings() async throws -> [RoleBinding]
+    func syncState() async throws -> SyncState
+    func close() async throws
+}
+
+/// The writes of one directory sync, all inside one transaction.
+public protocol DirectorySyncTransaction: Sendable {
+    /// Inserts or updates users by id (a rename updates the DN); a user that was marked deleted comes back.
+    func upsertUsers(_ users: [DirectoryUserRecord], seenAt: Date) async throws -> UpsertResult
+    /// Inserts or updates groups by id, replacing each group's member list with the one given.
+    func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult
+    /// Member lists of the given groups as currently stored (before this transaction's changes to them).
+    func memberReferences(ofGroups ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: [MemberReference]]
+    /// Live users with these DNs (normalized comparison).
+    func liveUsers(withDNs dns: [DistinguishedName]) async throws -> [StoredUser]
+    /// Marks every live user and group whose last sighting is before `time` as deleted at `deletedAt`.
+    func markNotSeen(since time: Date, deletedAt: Date) async throws -> DeletionCounts
+    func markUsersDeleted(_ ids: [DirectoryEntryID], at time: Date) async throws -> Int
+    /// Live groups, for evaluating mapping rules.
+    func liveGroups() async throws -> [StoredGroup]
+    /// Replaces all role bindings (and the scope tree derived from them) and reports the difference.
+    func replaceRoleBindings(_ bindings: [RoleBinding]) async throws -> RoleBindingChanges
+    func syncState() async throws -> SyncState
+    func setSyncState(_ state: SyncState) async throws
+}
+
+public struct UpsertResult: Sendable, Hashable {
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    /// Entries that were marked deleted and are back.
+    public var restored: Int
+    /// Users whose `enabled` went from true to false in this upsert.
+    public var newlyDisabled: [DirectoryEntryID]
+
+    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, restored: Int = 0, newlyDisabled: [DirectoryEntryID] = []) {
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.restored = restored
+        self.newlyDisabled = newlyDisabled
+    }
+
+    public static func + (lhs: UpsertResult, rhs: UpsertResult) -> UpsertResult {
+        UpsertResult(
+            inserted: lhs.inserted + rhs.inserted, updated: lhs.updated + rhs.updated, unchanged: lhs.unchanged + rhs.unchanged,
+            restored: lhs.restored + rhs.restored, newlyDisabled: lhs.newlyDisabled + rhs.newlyDisabled)
+    }
+}
+
+public struct DeletionCounts: Sendable, Hashable {
+    public var users: Int
+    public var groups: Int
+
+    public init(users: Int, groups: Int) {
+        self.users = users
+        self.groups = groups
+    }
+}
+
+public struct RoleBindingChanges: Sendable, Hashable {
+    public var added: [RoleBinding]
+    public var removed: [RoleBinding]
+    /// Same (scope, role), different group.
+    public var changed: [RoleBinding]
+
+    public init(added: [RoleBinding], removed: [RoleBinding], changed: [RoleBinding]) {
+        self.added = added
+        self.removed = removed
+        self.changed = changed
+    }
+}

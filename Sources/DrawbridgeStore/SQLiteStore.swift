@@ -1,0 +1,146 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+import Logging
+import SQLKit
+import SQLiteKit
+
+/// The embedded store: one SQLite file in WAL mode, with one connection for write transactions and another
+/// for reads, so that readers keep seeing the last committed state while a sync transaction is open.
+public final class SQLiteStore: DrawbridgeStore {
+    private let writerConnection: SQLiteConnection
+    private let readerConnection: SQLiteConnection
+    let writer: any SQLDatabase
+    let reader: any SQLDatabase
+    /// Held for the whole of every write transaction, so two tasks never interleave statements inside one.
+    let writeLock = AsyncMutex()
+    let logger: Logger
+
+    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, logger: Logger) {
+        self.writerConnection = writerConnection
+        self.readerConnection = readerConnection
+        // Query logging would put bound values into the log.
+        self.writer = writerConnection.sql(queryLogLevel: nil)
+        self.reader = readerConnection.sql(queryLogLevel: nil)
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database file at `path`. Call `migrate()` before using it.
+    public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
+        let writerConnection = try await connect(path: path, logger: logger)
+        do {
+            // WAL is a property of the file, so the writer sets it before the reader connects.
+            let mode = try await storeStep("set journal mode", "database") {
+                try await writerConnection.sql(queryLogLevel: nil).raw("PRAGMA journal_mode = WAL")
+                    .first(decodingColumn: "journal_mode", as: String.self)
+            }
+            guard mode?.lowercased() == "wal" else {
+                throw SQLiteStoreError(operation: "set journal mode", table: "database", reason: "the file does not support WAL")
+            }
+            let readerConnection = try await connect(path: path, logger: logger)
+            do {
+                try await storeStep("configure reader", "database") {
+                    try await readerConnection.sql(queryLogLevel: nil).raw("PRAGMA query_only = ON").run()
+                }
+                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, logger: logger)
+            } catch {
+                try? await readerConnection.close()
+                throw error
+            }
+        } catch {
+            try? await writerConnection.close()
+            throw error
+        }
+    }
+
+    private static func connect(path: String, logger: Logger) async throws -> SQLiteConnection {
+        let connection = try await storeStep("open", "database") {
+            try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        }
+        do {
+            try await storeStep("configure connection", "database") {
+                let db = connection.sql(queryLogLevel: nil)
+                try await db.raw("PRAGMA synchronous = NORMAL").run()
+                try await db.raw("PRAGMA foreign_keys = ON").run()
+                // Replaces SQLiteNIO's default busy handler, which would retry forever.
+                try await db.raw("PRAGMA busy_timeout = 5000").run()
+            }
+            return connection
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Waits for an open write transaction to finish, then closes both connections.
+    public func close() async throws {
+        try await writeLock.withLock { [writerConnection, readerConnection] in
+            try await storeStep("close", "database") {
+                try await readerConnection.close()
+                try await writerConnection.close()
+            }
+        }
+    }
+
+    public func withSyncTransaction<T: Sendable>(
+        commit: Bool, _ body: @escaping @Sendable (any DirectorySyncTransaction) async throws -> T
+    ) async throws -> T {
+        try await writeLock.withLock { [self] in
+            try await inWriteTransaction(commit: commit) {
+                let transaction = SQLiteSyncTransaction(db: writer)
+                defer { transaction.finish() }
+                return try await body(transaction)
+            }
+        }
+    }
+
+    /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on the write connection.
+    /// The caller holds `writeLock`.
+    func inWriteTransaction<T: Sendable>(commit: Bool, _ body: () async throws -> T) async throws -> T {
+        try await storeStep("begin transaction", "database") { try await writer.raw("BEGIN IMMEDIATE").run() }
+        do {
+            let result = try await body()
+            if commit {
+                try await storeStep("commit transaction", "database") { try await writer.raw("COMMIT").run() }
+            } else {
+                try await storeStep("roll back transaction", "database") { try await writer.raw("ROLLBACK").run() }
+            }
+            return result
+        } catch {
+            do {
+                try await writer.raw("ROLLBACK").run()
+            } catch {
+                // SQLite may already have rolled back on its own (for example after SQLITE_FULL); the first error matters.
+                logger.warning("rollback after a failed transaction failed", metadata: ["reason": "\(SQLiteStoreError(operation: "roll back transaction", table: "database", underlying: error).reason)"])
+            }
+            throw error
+        }
+    }
+
+    // MARK: Reads, on the read connection
+
+    private var reads: SQLiteStoreReader { SQLiteStoreReader(db: reader) }
+
+    public func users(includeDeleted: Bool) async throws -> [StoredUser] { try await reads.users(includeDeleted: includeDeleted) }
+    public func groups(includeDeleted: Bool) async throws -> [StoredGroup] { try await reads.groups(includeDeleted: includeDeleted) }
+    public func user(id: DirectoryEntryID) async throws -> StoredUser? { try await reads.user(id: id) }
+    public func user(login: String) async throws -> StoredUser? { try await reads.user(login: login) }
+    public func user(dn: DistinguishedName) async throws -> StoredUser? { try await reads.user(dn: dn) }
+    public func group(id: DirectoryEntryID) async throws -> StoredGroup? { try await reads.group(id: id) }
+    public func group(dn: DistinguishedName) async throws -> StoredGroup? { try await reads.group(dn: dn) }
+
+    public func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference] {
+        try await reads.memberReferences(ofGroup: id)
+    }
+
+    public func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser] {
+        try await reads.members(ofGroup: id, transitive: transitive)
+    }
+
+    public func groups(ofUser id: DirectoryEntryID, transitive: Bool) async throws -> [StoredGroup] {
+        try await reads.groups(ofUser: id, transitive: transitive)
+    }
+
+    public func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
+    public func syncState() async throws -> SyncState { try await reads.syncState() }
+}

@@ -1,0 +1,309 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+import SQLKit
+
+/// The queries that read the store, shared by the store (on its read connection, which sees the last commit)
+/// and by a sync transaction (on the write connection, which sees the transaction's own changes).
+struct SQLiteStoreReader: Sendable {
+    let db: any SQLDatabase
+
+    static let userColumns = ["id", "dn", "login", "display_name", "mail", "enabled", "first_seen_at", "synced_at", "deleted_at"]
+    static let groupColumns = ["id", "dn", "name", "description", "first_seen_at", "synced_at", "deleted_at"]
+    /// Batches of ids for `IN (…)` lists, well below SQLite's limit on bound variables per statement.
+    static let batchSize = 500
+
+    // MARK: Users
+
+    func users(includeDeleted: Bool) async throws -> [StoredUser] {
+        try await storeStep("select users", "directory_users") {
+            let query = db.select().columns(Self.userColumns).from("directory_users")
+            if !includeDeleted { query.where("deleted_at", .is, SQLLiteral.null) }
+            return try await query.orderBy("login").orderBy("id").all().map(Self.user(from:))
+        }
+    }
+
+    func user(id: DirectoryEntryID) async throws -> StoredUser? {
+        try await storeStep("select user by id", "directory_users") {
+            try await db.select().columns(Self.userColumns).from("directory_users")
+                .where("id", .equal, id.rawValue)
+                .first().map(Self.user(from:))
+        }
+    }
+
+    func user(login: String) async throws -> StoredUser? {
+        try await storeStep("select user by login", "directory_users") {
+            try await db.select().columns(Self.userColumns).from("directory_users")
+                .where("login", .equal, login).where("deleted_at", .is, SQLLiteral.null)
+                .orderBy("id").first().map(Self.user(from:))
+        }
+    }
+
+    func user(dn: DistinguishedName) async throws -> StoredUser? {
+        try await liveUsers(withDNs: [dn]).first
+    }
+
+    func liveUsers(withDNs dns: [DistinguishedName]) async throws -> [StoredUser] {
+        let normalized = Array(Set(dns.map(\.normalized)))
+        var users: [StoredUser] = []
+        for start in stride(from: 0, to: normalized.count, by: Self.batchSize) {
+            let batch = normalized[start..<min(start + Self.batchSize, normalized.count)]
+            users += try await storeStep("select users by DN", "directory_users") {
+                try await db.select().columns(Self.userColumns).from("directory_users")
+                    .where("dn_norm", .in, Array(batch)).where("deleted_at", .is, SQLLiteral.null)
+                    .all().map(Self.user(from:))
+            }
+        }
+        return users.sorted { ($0.record.login, $0.record.id) < ($1.record.login, $1.record.id) }
+    }
+
+    // MARK: Groups
+
+    private func groupSelect() -> SQLSelectBuilder {
+        db.select()
+            .columns(Self.groupColumns.map { SQLColumn($0, table: "g") })
+            .column(
+                SQLSubquery.select {
+                    $0.column(SQLFunction("count", args: SQLLiteral.all)).from("directory_group_members", as: "m")
+                        .where(SQLColumn("group_id", table: "m"), .equal, SQLColumn("id", table: "g"))
+                },
+                as: "member_count"
+            )
+            .from("directory_groups", as: "g")
+    }
+
+    func groups(includeDeleted: Bool) async throws -> [StoredGroup] {
+        try await storeStep("select groups", "directory_groups") {
+            let query = groupSelect()
+            if !includeDeleted { query.where(SQLColumn("deleted_at", table: "g"), .is, SQLLiteral.null) }
+            return try await query.orderBy(SQLColumn("name", table: "g")).orderBy(SQLColumn("id", table: "g"))
+                .all().map(Self.group(from:))
+        }
+    }
+
+    func group(id: DirectoryEntryID) async throws -> StoredGroup? {
+        try await storeStep("select group by id", "directory_groups") {
+            try await groupSelect().where(SQLColumn("id", table: "g"), .equal, SQLBind(id.rawValue))
+                .first().map(Self.group(from:))
+        }
+    }
+
+    /// Prefers the live group when a deleted one had the same DN.
+    func group(dn: DistinguishedName) async throws -> StoredGroup? {
+        try await storeStep("select group by DN", "directory_groups") {
+            try await groupSelect().where(SQLColumn("dn_norm", table: "g"), .equal, SQLBind(dn.normalized))
+                .orderBy(SQLBinaryExpression(SQLColumn("deleted_at", table: "g"), .isNot, SQLLiteral.null)).orderBy(SQLColumn("id", table: "g"))
+                .first().map(Self.group(from:))
+        }
+    }
+
+    // MARK: Membership
+
+    func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference] {
+        try await memberReferences(ofGroups: [id])[id] ?? []
+    }
+
+    /// Groups the store does not know are left out; a known group without members maps to `[]`.
+    func memberReferences(ofGroups ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: [MemberReference]] {
+        let unique = Array(Set(ids.map(\.rawValue)))
+        var references: [DirectoryEntryID: [MemberReference]] = [:]
+        for start in stride(from: 0, to: unique.count, by: Self.batchSize) {
+            let batch = Array(unique[start..<min(start + Self.batchSize, unique.count)])
+            let rows = try await storeStep("select member references", "directory_group_members") {
+                try await db.select()
+                    .column(SQLColumn("id", table: "g"), as: "group_id")
+                    .column(SQLColumn("kind", table: "m"))
+                    .column(SQLColumn("member", table: "m"))
+                    .from("directory_groups", as: "g")
+                    .join(
+                        SQLAlias(SQLIdentifier("directory_group_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
+                        on: SQLColumn("group_id", table: "m"), .equal, SQLColumn("id", table: "g")
+                    )
+                    .where(SQLColumn("id", table: "g"), .in, SQLBind.group(batch))
+                    .orderBy(SQLColumn("kind", table: "m")).orderBy(SQLColumn("member", table: "m"))
+                    .all()
+            }
+            try rowStep("read member references", "directory_group_members") {
+                for row in rows {
+                    let group = DirectoryEntryID(rawValue: try row.decode(column: "group_id", as: String.self))
+                    // The outer join gives a group without members one row with a NULL kind.
+                    if let kind = try row.decode(column: "kind", as: String?.self) {
+                        let member = try row.decode(column: "member", as: String.self)
+                        references[group, default: []].append(try Self.memberReference(kind: kind, member: member))
+                    } else {
+                        references[group] = []
+                    }
+                }
+            }
+        }
+        return references
+    }
+
+    func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser] {
+        // UNION (not UNION ALL) drops rows already produced, so a cycle of nested groups stops the recursion.
+        let nesting: SQLQueryString = transitive ? """
+            UNION
+            SELECT g.id FROM reach r
+            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
+            JOIN directory_groups g ON g.dn_norm = m.member AND g.deleted_at IS NULL
+            """ : ""
+        let query: SQLQueryString = """
+            WITH RECURSIVE reach(id) AS (
+            SELECT id FROM directory_groups WHERE id = \(bind: id.rawValue) AND deleted_at IS NULL
+            \(nesting)
+            ),
+            member_ids(id) AS (
+            SELECT u.id FROM reach r
+            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
+            JOIN directory_users u ON u.dn_norm = m.member
+            UNION
+            SELECT u.id FROM reach r
+            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'login'
+            JOIN directory_users u ON u.login = m.member
+            )
+            SELECT \(idents: Self.userColumns, joinedBy: ", ") FROM directory_users
+            WHERE id IN (SELECT id FROM member_ids) AND deleted_at IS NULL
+            ORDER BY login, id
+            """
+        return try await storeStep("select members of group", "directory_group_members") {
+            try await db.raw(query).all().map(Self.user(from:))
+        }
+    }
+
+    func groups(ofUser id: DirectoryEntryID, transitive: Bool) async throws -> [StoredGroup] {
+        let nesting: SQLQueryString = transitive ? """
+            UNION
+            SELECT m.group_id FROM containing c
+            JOIN directory_groups g ON g.id = c.id AND g.deleted_at IS NULL
+            JOIN directory_group_members m ON m.kind = 'dn' AND m.member = g.dn_norm
+            """ : ""
+        let query: SQLQueryString = """
+            WITH RECURSIVE containing(id) AS (
+            SELECT m.group_id FROM directory_users u
+            JOIN directory_group_members m ON m.kind = 'dn' AND m.member = u.dn_norm
+            WHERE u.id = \(bind: id.rawValue)
+            UNION
+            SELECT m.group_id FROM directory_users u
+            JOIN directory_group_members m ON m.kind = 'login' AND m.member = u.login
+            WHERE u.id = \(bind: id.rawValue)
+            \(nesting)
+            )
+            SELECT g.id, g.dn, g.name, g.description, g.first_seen_at, g.synced_at, g.deleted_at,
+            (SELECT count(*) FROM directory_group_members mc WHERE mc.group_id = g.id) AS member_count
+            FROM directory_groups g
+            WHERE g.id IN (SELECT id FROM containing) AND g.deleted_at IS NULL
+            ORDER BY g.name, g.id
+            """
+        return try await storeStep("select groups of user", "directory_group_members") {
+            try await db.raw(query).all().map(Self.group(from:))
+        }
+    }
+
+    // MARK: Role bindings and sync state
+
+    func roleBindings() async throws -> [RoleBinding] {
+        let rows = try await storeStep("select role bindings", "role_bindings") {
+            try await db.select()
+                .column(SQLColumn("scope", table: "b")).column(SQLColumn("role", table: "b"))
+                .column(SQLColumn("group_id", table: "b")).column(SQLColumn("rule", table: "b"))
+                .column(SQLColumn("dn", table: "g"), as: "group_dn").column(SQLColumn("name", table: "g"), as: "group_name")
+                .from("role_bindings", as: "b")
+                .join(
+                    SQLAlias(SQLIdentifier("directory_groups"), as: SQLIdentifier("g")), method: SQLJoinMethod.inner,
+                    on: SQLColumn("id", table: "g"), .equal, SQLColumn("group_id", table: "b")
+                )
+                .all()
+        }
+        return try rowStep("read role bindings", "role_bindings") {
+            try rows.map(Self.roleBinding(from:)).sorted { ($0.scope, $0.role) < ($1.scope, $1.role) }
+        }
+    }
+
+    func syncState() async throws -> SyncState {
+        try await storeStep("select sync state", "sync_state") {
+            var state = SyncState()
+            for row in try await db.select().columns("key", "value").from("sync_state").all() {
+                switch try row.decode(column: "key", as: String.self) {
+                case SyncStateKey.watermark.rawValue: state.watermark = try row.decode(column: "value", as: String.self)
+                case SyncStateKey.lastFullSyncAt.rawValue: state.lastFullSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
+                case SyncStateKey.lastSyncAt.rawValue: state.lastSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
+                default: break
+                }
+            }
+            return state
+        }
+    }
+
+    // MARK: Rows
+
+    static func user(from row: any SQLRow) throws -> StoredUser {
+        try rowStep("read user", "directory_users") {
+            let record = DirectoryUserRecord(
+                id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
+                dn: try DistinguishedName(try row.decode(column: "dn", as: String.self)),
+                login: try row.decode(column: "login", as: String.self),
+                displayName: try row.decode(column: "display_name", as: String?.self),
+                mail: try row.decode(column: "mail", as: String?.self),
+                enabled: try row.decode(column: "enabled", as: Int.self) != 0
+            )
+            return StoredUser(
+                record: record,
+                firstSeenAt: Date(timeIntervalSince1970: try row.decode(column: "first_seen_at", as: Double.self)),
+                syncedAt: Date(timeIntervalSince1970: try row.decode(column: "synced_at", as: Double.self)),
+                deletedAt: try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+            )
+        }
+    }
+
+    static func group(from row: any SQLRow) throws -> StoredGroup {
+        try rowStep("read group", "directory_groups") {
+            StoredGroup(
+                id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
+                dn: try DistinguishedName(try row.decode(column: "dn", as: String.self)),
+                name: try row.decode(column: "name", as: String.self),
+                description: try row.decode(column: "description", as: String?.self),
+                directMemberCount: try row.decode(column: "member_count", as: Int.self),
+                firstSeenAt: Date(timeIntervalSince1970: try row.decode(column: "first_seen_at", as: Double.self)),
+                syncedAt: Date(timeIntervalSince1970: try row.decode(column: "synced_at", as: Double.self)),
+                deletedAt: try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+            )
+        }
+    }
+
+    static func roleBinding(from row: any SQLRow) throws -> RoleBinding {
+        guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
+            throw SQLiteStoreError(operation: "read role binding", table: "role_bindings", reason: "stored role name is invalid")
+        }
+        return RoleBinding(
+            scope: try ScopePath(try row.decode(column: "scope", as: String.self)),
+            role: role,
+            groupID: DirectoryEntryID(rawValue: try row.decode(column: "group_id", as: String.self)),
+            groupDN: try DistinguishedName(try row.decode(column: "group_dn", as: String.self)),
+            groupName: try row.decode(column: "group_name", as: String.self),
+            rule: try row.decode(column: "rule", as: String.self)
+        )
+    }
+
+    /// DN members are stored in normalized form, which parses back to an equal DN.
+    static func memberReference(kind: String, member: String) throws -> MemberReference {
+        switch kind {
+        case MemberKind.dn.rawValue: return .dn(try DistinguishedName(member))
+        case MemberKind.login.rawValue: return .login(member)
+        default:
+            throw SQLiteStoreError(operation: "read member reference", table: "directory_group_members", reason: "unknown member kind")
+        }
+    }
+}
+
+/// The `kind` column of `directory_group_members`.
+enum MemberKind: String {
+    case dn
+    case login
+}
+
+/// The keys of `sync_state`.
+enum SyncStateKey: String, CaseIterable {
+    case watermark
+    case lastFullSyncAt
+    case lastSyncAt
+}

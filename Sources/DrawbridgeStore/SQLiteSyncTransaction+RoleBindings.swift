@@ -1,0 +1,55 @@
+import DrawbridgeCore
+import SQLKit
+
+extension SQLiteSyncTransaction {
+    func replaceRoleBindings(_ bindings: [RoleBinding]) async throws -> RoleBindingChanges {
+        try ensureOpen("replace role bindings")
+        var incoming: [BindingSlot: RoleBinding] = [:]
+        for binding in bindings {
+            guard incoming.updateValue(binding, forKey: BindingSlot(binding)) == nil else {
+                throw SQLiteStoreError(operation: "replace role bindings", table: "role_bindings", reason: "two bindings share a scope and role")
+            }
+        }
+        let existing = Dictionary(try await reads.roleBindings().map { (BindingSlot($0), $0) }, uniquingKeysWith: { first, _ in first })
+
+        let byScopeAndRole: (RoleBinding, RoleBinding) -> Bool = { ($0.scope, $0.role) < ($1.scope, $1.role) }
+        let changes = RoleBindingChanges(
+            added: incoming.filter { existing[$0.key] == nil }.map(\.value).sorted(by: byScopeAndRole),
+            removed: existing.filter { incoming[$0.key] == nil }.map(\.value).sorted(by: byScopeAndRole),
+            changed: incoming.filter { slot, binding in existing[slot].map { $0.groupID != binding.groupID } ?? false }
+                .map(\.value).sorted(by: byScopeAndRole)
+        )
+
+        try await storeStep("delete role bindings", "role_bindings") { try await db.delete(from: "role_bindings").run() }
+        try await storeStep("delete scopes", "scopes") { try await db.delete(from: "scopes").run() }
+        // Parents first, so each row's parent exists when it is inserted.
+        let scopes = Set(bindings.flatMap(\.scope.selfAndAncestors)).sorted { ($0.segments.count, $0) < ($1.segments.count, $1) }
+        for start in stride(from: 0, to: scopes.count, by: SQLiteStoreReader.batchSize) {
+            let insert = db.insert(into: "scopes").columns("path", "parent")
+            for scope in scopes[start..<min(start + SQLiteStoreReader.batchSize, scopes.count)] {
+                insert.values(scope.description, scope.parent?.description)
+            }
+            try await storeStep("insert scopes", "scopes") { try await insert.run() }
+        }
+        let rows = incoming.values.sorted(by: byScopeAndRole)
+        for start in stride(from: 0, to: rows.count, by: SQLiteStoreReader.batchSize) {
+            let insert = db.insert(into: "role_bindings").columns("scope", "role", "group_id", "rule")
+            for binding in rows[start..<min(start + SQLiteStoreReader.batchSize, rows.count)] {
+                insert.values(binding.scope.description, binding.role.rawValue, binding.groupID.rawValue, binding.rule)
+            }
+            try await storeStep("insert role bindings", "role_bindings") { try await insert.run() }
+        }
+        return changes
+    }
+}
+
+/// The primary key of `role_bindings`.
+private struct BindingSlot: Hashable {
+    var scope: ScopePath
+    var role: RoleName
+
+    init(_ binding: RoleBinding) {
+        scope = binding.scope
+        role = binding.role
+    }
+}

@@ -1,0 +1,222 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+import SQLKit
+
+extension SQLiteSyncTransaction {
+    func upsertUsers(_ users: [DirectoryUserRecord], seenAt: Date) async throws -> UpsertResult {
+        try ensureOpen("upsert users")
+        let users = Self.lastOccurrences(users, id: \.id)
+        let seen = seenAt.timeIntervalSince1970
+        var result = UpsertResult()
+        for start in stride(from: 0, to: users.count, by: SQLiteStoreReader.batchSize) {
+            let batch = users[start..<min(start + SQLiteStoreReader.batchSize, users.count)]
+            let stored = try await storedUsers(ids: batch.map(\.id.rawValue))
+            for user in batch {
+                guard let previous = stored[user.id.rawValue] else {
+                    result.inserted += 1
+                    continue
+                }
+                if previous.enabled && !user.enabled { result.newlyDisabled.append(user.id) }
+                if previous.deleted {
+                    result.restored += 1
+                } else if previous != StoredUserFields(user, deleted: false) {
+                    result.updated += 1
+                } else {
+                    result.unchanged += 1
+                }
+            }
+            let insert = db.insert(into: "directory_users")
+                .columns("id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "first_seen_at", "synced_at")
+            for user in batch {
+                insert.values(
+                    user.id.rawValue, user.dn.description, user.dn.normalized, user.login, user.displayName, user.mail,
+                    user.enabled ? 1 : 0, seen, seen)
+            }
+            // first_seen_at keeps its first value; synced_at marks the sighting that markNotSeen looks for.
+            try await storeStep("upsert users", "directory_users") {
+                try await insert.onConflict(with: "id") {
+                    $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "login")
+                        .set(excludedValueOf: "display_name").set(excludedValueOf: "mail").set(excludedValueOf: "enabled")
+                        .set(excludedValueOf: "synced_at").set("deleted_at", to: SQLLiteral.null)
+                }.run()
+            }
+        }
+        return result
+    }
+
+    func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult {
+        try ensureOpen("upsert groups")
+        let groups = Self.lastOccurrences(groups, id: \.id)
+        let seen = seenAt.timeIntervalSince1970
+        var result = UpsertResult()
+        for start in stride(from: 0, to: groups.count, by: SQLiteStoreReader.batchSize) {
+            let batch = groups[start..<min(start + SQLiteStoreReader.batchSize, groups.count)]
+            let stored = try await storedGroups(ids: batch.map(\.id.rawValue))
+            var memberRows: [MemberRow] = []
+            for group in batch {
+                let members = Set(group.members.map(MemberRow.Key.init))
+                memberRows += members.map { MemberRow(groupID: group.id.rawValue, key: $0) }
+                guard let previous = stored[group.id.rawValue] else {
+                    result.inserted += 1
+                    continue
+                }
+                if previous.deleted {
+                    result.restored += 1
+                } else if previous != StoredGroupFields(group, members: members, deleted: false) {
+                    result.updated += 1
+                } else {
+                    result.unchanged += 1
+                }
+            }
+            let insert = db.insert(into: "directory_groups")
+                .columns("id", "dn", "dn_norm", "name", "description", "first_seen_at", "synced_at")
+            for group in batch {
+                insert.values(group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description, seen, seen)
+            }
+            try await storeStep("upsert groups", "directory_groups") {
+                try await insert.onConflict(with: "id") {
+                    $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "name")
+                        .set(excludedValueOf: "description").set(excludedValueOf: "synced_at").set("deleted_at", to: SQLLiteral.null)
+                }.run()
+            }
+            try await deleteMembers(ofGroups: Array(stored.keys))
+            try await insertMembers(memberRows)
+        }
+        return result
+    }
+
+    private func insertMembers(_ rows: [MemberRow]) async throws {
+        for start in stride(from: 0, to: rows.count, by: Self.memberBatchSize) {
+            let insert = db.insert(into: "directory_group_members").columns("group_id", "kind", "member")
+            for row in rows[start..<min(start + Self.memberBatchSize, rows.count)] {
+                insert.values(row.groupID, row.key.kind, row.key.member)
+            }
+            try await storeStep("insert group members", "directory_group_members") { try await insert.run() }
+        }
+    }
+
+    /// Member rows per statement: three bound values each, well below SQLite's limit per statement.
+    private static let memberBatchSize = 2_000
+
+    private func storedUsers(ids: [String]) async throws -> [String: StoredUserFields] {
+        let rows = try await storeStep("select users to upsert", "directory_users") {
+            try await db.select().columns("id", "dn", "login", "display_name", "mail", "enabled", "deleted_at")
+                .from("directory_users").where("id", .in, ids).all()
+        }
+        return try rowStep("read users to upsert", "directory_users") {
+            var stored: [String: StoredUserFields] = [:]
+            for row in rows {
+                stored[try row.decode(column: "id", as: String.self)] = StoredUserFields(
+                    dn: try row.decode(column: "dn", as: String.self),
+                    login: try row.decode(column: "login", as: String.self),
+                    displayName: try row.decode(column: "display_name", as: String?.self),
+                    mail: try row.decode(column: "mail", as: String?.self),
+                    enabled: try row.decode(column: "enabled", as: Int.self) != 0,
+                    deleted: try !row.decodeNil(column: "deleted_at")
+                )
+            }
+            return stored
+        }
+    }
+
+    private func storedGroups(ids: [String]) async throws -> [String: StoredGroupFields] {
+        let rows = try await storeStep("select groups to upsert", "directory_groups") {
+            try await db.select()
+                .columns(["id", "dn", "name", "description", "deleted_at"].map { SQLColumn($0, table: "g") })
+                .column(
+                    SQLSubquery.select {
+                        $0.column(
+                            SQLFunction(
+                                "json_group_array",
+                                args: SQLFunction("json_array", args: SQLColumn("kind", table: "m"), SQLColumn("member", table: "m"))))
+                        .from("directory_group_members", as: "m")
+                        .where(SQLColumn("group_id", table: "m"), .equal, SQLColumn("id", table: "g"))
+                    },
+                    as: "members"
+                )
+                .from("directory_groups", as: "g")
+                .where(SQLColumn("id", table: "g"), .in, SQLBind.group(ids))
+                .all()
+        }
+        return try rowStep("read groups to upsert", "directory_groups") {
+            let decoder = JSONDecoder()
+            var stored: [String: StoredGroupFields] = [:]
+            for row in rows {
+                let pairs = try decoder.decode([[String]].self, from: Data(try row.decode(column: "members", as: String.self).utf8))
+                stored[try row.decode(column: "id", as: String.self)] = StoredGroupFields(
+                    dn: try row.decode(column: "dn", as: String.self),
+                    name: try row.decode(column: "name", as: String.self),
+                    description: try row.decode(column: "description", as: String?.self),
+                    members: Set(pairs.map { MemberRow.Key(kind: $0.first ?? "", member: $0.last ?? "") }),
+                    deleted: try !row.decodeNil(column: "deleted_at")
+                )
+            }
+            return stored
+        }
+    }
+
+    /// One record per id, the last one given, in the order of first appearance.
+    static func lastOccurrences<Record>(_ records: [Record], id: (Record) -> DirectoryEntryID) -> [Record] {
+        var lastIndex: [DirectoryEntryID: Int] = [:]
+        for (index, record) in records.enumerated() { lastIndex[id(record)] = index }
+        guard lastIndex.count < records.count else { return records }
+        return records.enumerated().filter { lastIndex[id($0.element)] == $0.offset }.map(\.element)
+    }
+}
+
+/// The columns of a stored user that an upsert compares with the incoming record.
+private struct StoredUserFields: Equatable {
+    var dn: String
+    var login: String
+    var displayName: String?
+    var mail: String?
+    var enabled: Bool
+    var deleted: Bool
+}
+
+extension StoredUserFields {
+    init(_ record: DirectoryUserRecord, deleted: Bool) {
+        self.init(
+            dn: record.dn.description, login: record.login, displayName: record.displayName, mail: record.mail,
+            enabled: record.enabled, deleted: deleted)
+    }
+}
+
+/// The columns and member list of a stored group that an upsert compares with the incoming record.
+private struct StoredGroupFields: Equatable {
+    var dn: String
+    var name: String
+    var description: String?
+    var members: Set<MemberRow.Key>
+    var deleted: Bool
+}
+
+extension StoredGroupFields {
+    init(_ record: DirectoryGroupRecord, members: Set<MemberRow.Key>, deleted: Bool) {
+        self.init(dn: record.dn.description, name: record.name, description: record.description, members: members, deleted: deleted)
+    }
+}
+
+/// A row of `directory_group_members`: DN members in normalized form, so duplicates spelled differently collapse.
+private struct MemberRow {
+    struct Key: Hashable {
+        var kind: String
+        var member: String
+
+        init(kind: String, member: String) {
+            self.kind = kind
+            self.member = member
+        }
+
+        init(_ reference: MemberReference) {
+            switch reference {
+            case .dn(let dn): self.init(kind: MemberKind.dn.rawValue, member: dn.normalized)
+            case .login(let login): self.init(kind: MemberKind.login.rawValue, member: login)
+            }
+        }
+    }
+
+    var groupID: String
+    var key: Key
+}

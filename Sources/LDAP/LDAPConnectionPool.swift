@@ -1,0 +1,98 @@
+import Logging
+
+/// A small pool of authenticated connections. Each connection is confined to its own queue; the pool
+/// hands a connection to one caller at a time and reconnects when the server has gone away.
+public actor LDAPConnectionPool {
+    public nonisolated let configuration: LDAPConnectionConfiguration
+    public nonisolated let maximumConnections: Int
+    private let logger: Logger
+    private var idle: [LDAPConnection] = []
+    private var openConnections = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(configuration: LDAPConnectionConfiguration, maximumConnections: Int = 4, logger: Logger = Logger(label: "drawbridge.ldap")) {
+        self.configuration = configuration
+        self.maximumConnections = max(1, maximumConnections)
+        self.logger = logger
+    }
+
+    /// Runs `body` with a pooled connection. If the connection was idle in the pool and turns out to be
+    /// dead (the server restarted), the pool drops its idle connections, opens a fresh one and runs `body`
+    /// once more, so `body` must be safe to repeat: searches and idempotent modifies are.
+    public nonisolated func withConnection<T: Sendable>(_ body: (LDAPConnection) async throws -> T) async throws -> T {
+        let (connection, wasIdle) = try await acquire()
+        do {
+            let result = try await body(connection)
+            await release(connection)
+            return result
+        } catch let error as LDAPError where error.isConnectionLost && wasIdle {
+            await discard(connection, dropIdle: true)
+            logger.info("LDAP connection lost; reconnecting", metadata: ["error": "\(error)"])
+            let (fresh, _) = try await acquire()
+            do {
+                let result = try await body(fresh)
+                await release(fresh)
+                return result
+            } catch {
+                await finish(fresh, after: error)
+                throw error
+            }
+        } catch {
+            await finish(connection, after: error)
+            throw error
+        }
+    }
+
+    /// Closes idle connections; connections in use close when they are returned.
+    public func close() async {
+        let closing = idle
+        idle.removeAll()
+        openConnections -= closing.count
+        for connection in closing { await connection.close() }
+    }
+
+    private func acquire() async throws -> (LDAPConnection, wasIdle: Bool) {
+        while true {
+            if let connection = idle.popLast() { return (connection, true) }
+            if openConnections < maximumConnections {
+                openConnections += 1
+                do {
+                    return (try await LDAPConnection.connect(configuration), false)
+                } catch {
+                    openConnections -= 1
+                    wakeOneWaiter()
+                    throw error
+                }
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    private func release(_ connection: LDAPConnection) {
+        idle.append(connection)
+        wakeOneWaiter()
+    }
+
+    private func finish(_ connection: LDAPConnection, after error: any Error) async {
+        if let error = error as? LDAPError, error.isConnectionLost {
+            await discard(connection, dropIdle: true)
+        } else {
+            release(connection)
+        }
+    }
+
+    private func discard(_ connection: LDAPConnection, dropIdle: Bool) async {
+        var closing = [connection]
+        if dropIdle {
+            closing += idle
+            idle.removeAll()
+        }
+        openConnections -= closing.count
+        for _ in closing { wakeOneWaiter() }
+        for connection in closing { await connection.close() }
+    }
+
+    private func wakeOneWaiter() {
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+}

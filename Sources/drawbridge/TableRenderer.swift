@@ -1,0 +1,22 @@
+import Foundation
+
+/// Left-aligned columns separated by two spaces; width counts characters, so non-ASCII names line up.
+struct TableRenderer {
+    let headers: [String]
+    let rows: [[String]]
+
+    func render() -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,163 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import Foundation
+import LDAP
+import Testing
+
+@Suite struct ConfigurationTests {
+    private let minimal = """
+        directory:
+          urls: ["ldap://127.0.0.1:3890"]
+          bind:
+            dn: cn=drawbridge,ou=services,dc=example,dc=org
+            passwordEnv: TEST_LDAP_PASSWORD
+          baseDN: dc=example,dc=org
+        """
+
+    private func parse(_ text: String, environment: [String: String] = ["TEST_LDAP_PASSWORD": "s3cret-Pa55"]) throws -> DrawbridgeConfiguration {
+        try ConfigurationLoader(environment: environment).parse(text, file: "test.yaml", relativeTo: "/etc/drawbridge")
+    }
+
+    private func problem(_ text: String, environment: [String: String] = ["TEST_LDAP_PASSWORD": "s3cret-Pa55"]) throws -> ConfigurationError {
+        let error = #expect(throws: ConfigurationError.self) { try parse(text, environment: environment) }
+        return try #require(error)
+    }
+
+    @Test func presetsFillDefaults() throws {
+        let configuration = try parse(minimal)
+        let directory = configuration.directory
+        #expect(directory.flavor == .openldap)
+        #expect(directory.users.idAttribute == "entryUUID")
+        #expect(directory.users.loginAttribute == "uid")
+        #expect(directory.users.baseDN == (try DistinguishedName("dc=example,dc=org")))
+        #expect(directory.groups.memberAttributes.map(\.attribute) == ["member", "uniqueMember", "memberUid"])
+        #expect(directory.groups.memberAttributes.last?.references == .login)
+        #expect(directory.connection.tls.verification == .require)
+        #expect(directory.changeAttribute == "modifyTimestamp")
+        #expect(configuration.store.sqlitePath == "/etc/drawbridge/drawbridge.sqlite")
+    }
+
+    @Test func activeDirectoryPresetAndOverrides() throws {
+        let configuration = try parse("""
+            directory:
+              flavor: activedirectory
+              urls: ["ldaps://dc1.corp.example:636"]
+              tls: { caFile: certs/ca.pem }
+              bind: { dn: "CN=svc-drawbridge,OU=Service Accounts,DC=corp,DC=example", passwordEnv: TEST_LDAP_PASSWORD }
+              baseDN: DC=corp,DC=example
+              users:
+                loginAttribute: userPrincipalName
+            """)
+        let directory = configuration.directory
+        #expect(directory.users.loginAttribute == "userPrincipalName")
+        #expect(directory.users.idAttribute == "objectGUID")
+        #expect(directory.users.disabled == DisabledRule(attribute: "userAccountControl", test: .bitmask(2)))
+        #expect(directory.changeAttribute == "uSNChanged")
+        #expect(directory.changeOrdering == .number)
+        #expect(directory.connection.tls.caFile == "/etc/drawbridge/certs/ca.pem")
+    }
+
+    @Test func disabledRules() {
+        #expect(DisabledRule(attribute: "userAccountControl", test: .bitmask(2)).isDisabled(["514"]))
+        #expect(!DisabledRule(attribute: "userAccountControl", test: .bitmask(2)).isDisabled(["512"]))
+        #expect(DisabledRule(attribute: "nsAccountLock", test: .equals("TRUE")).isDisabled(["true"]))
+        #expect(!DisabledRule(attribute: "nsAccountLock", test: .equals("TRUE")).isDisabled(["FALSE"]))
+        #expect(DisabledRule(attribute: "pwdAccountLockedTime", test: .present).isDisabled(["000001010000Z"]))
+        #expect(!DisabledRule(attribute: "pwdAccountLockedTime", test: .present).isDisabled([]))
+    }
+
+    @Test func inlinePasswordIsRefusedWithoutEchoingIt() throws {
+        let error = try problem(minimal.replacingOccurrences(of: "passwordEnv: TEST_LDAP_PASSWORD", with: "password: hunter2-inline"))
+        #expect(error.keyPath == "directory.bind.password")
+        #expect(!error.description.contains("hunter2-inline"))
+    }
+
+    @Test func emptyPasswordIsRefused() throws {
+        let error = try problem(minimal, environment: ["TEST_LDAP_PASSWORD": "  "])
+        #expect(error.description.contains("empty"))
+    }
+
+    @Test func missingEnvironmentVariableIsNamed() throws {
+        let error = try problem(minimal, environment: [:])
+        #expect(error.description.contains("TEST_LDAP_PASSWORD"))
+    }
+
+    @Test func passwordFileTrailingNewlineIsIgnoredAndSecretNeverDescribed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "file-secret-42\n".write(to: folder.appendingPathComponent("pw"), atomically: true, encoding: .utf8)
+        let text = minimal.replacingOccurrences(of: "passwordEnv: TEST_LDAP_PASSWORD", with: "passwordFile: pw")
+        let configuration = try ConfigurationLoader(environment: [:]).parse(text, relativeTo: folder.path)
+        guard case .simple(_, let password) = configuration.directory.connection.credentials else {
+            Issue.record("expected a simple bind")
+            return
+        }
+        #expect(!password.isBlank)
+        for rendering in ["\(configuration)", String(reflecting: configuration), "\(configuration.directory.connection)", "\(password)"] {
+            #expect(!rendering.contains("file-secret-42"))
+        }
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        #expect(!dumped.contains("file-secret-42"))
+    }
+
+    @Test func unknownKeysAreReportedWithTheirPath() throws {
+        let error = try problem(minimal + "\n  pagesize: 100")
+        #expect(error.keyPath == "directory.pagesize")
+        let nested = try problem(minimal + "\nmapping:\n  rules:\n    - name: a\n      groupName: '^x$'\n      scope: /s\n      role: r\n      scop: /typo")
+        #expect(nested.keyPath == "mapping.rules[0].scop")
+    }
+
+    @Test func typeErrorsNameTheKey() throws {
+        let error = try problem(minimal + "\n  pageSize: lots")
+        #expect(error.keyPath == "directory.pageSize")
+    }
+
+    @Test func invalidValuesAreExplained() throws {
+        #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "http://")).description.contains("ldap://"))
+        #expect(try problem(minimal + "\n  tls: { verify: sometimes }").keyPath == "directory.tls.verify")
+        #expect(try problem(minimal + "\n  users: { filter: '(uid=x' }").keyPath == "directory.users.filter")
+        #expect(try problem(minimal + "\n  flavor: novell").keyPath == "directory.flavor")
+        #expect(try problem(minimal + "\n  timeouts: { connect: soon }").keyPath == "directory.timeouts.connect")
+        #expect(try problem(minimal.replacingOccurrences(of: "baseDN: dc=example,dc=org", with: "baseDN: 'dc=example,,dc=org'")).keyPath == "directory.baseDN")
+        #expect(try problem(minimal + "\n  startTLS: true\n  urls: [\"ldaps://x\"]").description.contains("StartTLS"))
+    }
+
+    @Test func mappingRulesAreCompiledAndChecked() throws {
+        let rules = """
+
+            mapping:
+              rules:
+                - name: rg
+                  groupName: '^pim-(?<sub>[a-z]+)-(?<role>owner)$'
+                  scope: /subscriptions/{sub}
+                  role: '{role}'
+                - name: one
+                  groupDN: cn=sudo,ou=groups,dc=example,dc=org
+                  scope: /subscriptions/prod
+                  role: sudoer
+            """
+        let configuration = try parse(minimal + rules)
+        #expect(configuration.mappingRules.map(\.name) == ["rg", "one"])
+        let duplicate = try problem(minimal + rules.replacingOccurrences(of: "name: one", with: "name: rg"))
+        #expect(duplicate.keyPath == "mapping.rules[1].name")
+        let missingCapture = try problem(minimal + rules.replacingOccurrences(of: "/subscriptions/{sub}", with: "/subscriptions/{subscription}"))
+        #expect(missingCapture.keyPath == "mapping.rules[0]")
+        #expect(missingCapture.description.contains("{subscription}"))
+    }
+
+    @Test func anonymousBindMustBeExplicitAndAlone() throws {
+        let anonymous = try parse("""
+            directory:
+              urls: ["ldap://127.0.0.1:3890"]
+              bind: { anonymous: true }
+              baseDN: dc=example,dc=org
+            """)
+        guard case .anonymous = anonymous.directory.connection.credentials else {
+            Issue.record("expected an anonymous bind")
+            return
+        }
+        #expect(try problem(minimal.replacingOccurrences(of: "passwordEnv: TEST_LDAP_PASSWORD", with: "")).keyPath == "directory.bind")
+    }
+}

@@ -1,0 +1,250 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import DrawbridgeDirectory
+import DrawbridgeStore
+import DrawbridgeTestSupport
+import Foundation
+import LDAP
+import Testing
+
+@Suite struct DirectorySyncTests {
+    typealias F = Fixtures
+
+    static let basic = F.join([
+        F.user("alice"), F.user("bob"), F.user("carol"), F.user("dave", employeeType: "contractor"),
+        F.group("pim-prod-web-owner", members: [F.userDN("alice")]),
+        F.group("pim-prod-db-reader", members: [F.userDN("bob"), F.groupDN("team-a")]),
+        F.group("team-a", members: [F.userDN("carol"), F.groupDN("team-b")]),
+        F.group("team-b", members: [F.userDN("dave"), F.groupDN("team-a")]),
+        F.group("unix-admins", members: ["alice", "ghost"], objectClass: "posixGroup", attribute: "memberUid"),
+        F.group("auditors", members: [F.userDN("bob")], objectClass: "groupOfUniqueNames", attribute: "uniqueMember"),
+    ])
+
+    @Test func fullSyncMirrorsUsersGroupsNestingAndBindings() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            let report = try await harness.sync(.full)
+            #expect(report.kind == .full)
+            #expect(report.users.inserted == 4)
+            #expect(report.groups.inserted == 6)
+            #expect(report.warningCount == 0)
+
+            let alice = try #require(try await harness.store.user(login: "alice"))
+            #expect(alice.record.dn.description == F.userDN("alice"))
+            #expect(alice.record.mail == "alice@example.org")
+            #expect(alice.record.enabled)
+
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-db-reader")) == ["bob"])
+            // Nested through team-a and team-b, which contain each other: the cycle terminates.
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-db-reader"), transitive: true) == ["bob", "carol", "dave"])
+            #expect(try await harness.logins(ofGroup: F.groupDN("team-b"), transitive: true) == ["carol", "dave"])
+            // memberUid resolves by login; a login nobody has stays unresolved.
+            #expect(try await harness.logins(ofGroup: F.groupDN("unix-admins")) == ["alice"])
+            #expect(try await harness.logins(ofGroup: F.groupDN("auditors")) == ["bob"])
+
+            let bindings = try await harness.store.roleBindings()
+            #expect(bindings.map { "\($0.scope) \($0.role) \($0.groupName)" } == [
+                "/subscriptions/prod/resourceGroups/db reader pim-prod-db-reader",
+                "/subscriptions/prod/resourceGroups/web owner pim-prod-web-owner",
+            ])
+
+            let again = try await harness.sync(.full)
+            #expect(again.users.unchanged == 4)
+            #expect(again.groups.unchanged == 6)
+            #expect(again.users.inserted + again.users.updated == 0)
+        }
+    }
+
+    @Test func incrementalSyncPicksUpMembersDeletionsAndRenames() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            _ = try await harness.sync(.full)
+            let ownersBefore = try #require(try await harness.store.group(dn: try DistinguishedName(F.groupDN("pim-prod-web-owner"))))
+            try await harness.nextSecond()
+
+            try await harness.directory.modify(ldif: """
+                dn: \(F.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                add: member
+                member: \(F.userDN("bob"))
+
+                dn: \(F.userDN("carol"))
+                changetype: delete
+
+                dn: \(F.groupDN("pim-prod-db-reader"))
+                changetype: modrdn
+                newrdn: cn=pim-prod-data-reader
+                deleteoldrdn: 1
+
+                """)
+            let report = try await harness.sync(.incremental)
+            #expect(report.kind == .incremental)
+
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["alice", "bob"])
+            // refint removed carol from team-a; the incremental sync notices and confirms she is gone.
+            #expect(try await harness.store.user(login: "carol") == nil)
+            #expect(report.deletedUsers == 1)
+            let carol = try await harness.store.users(includeDeleted: true).first { $0.record.login == "carol" }
+            #expect(carol?.deletedAt != nil)
+
+            // The renamed group keeps its identity, and its binding moves with the new name.
+            let renamed = try #require(try await harness.store.group(dn: try DistinguishedName(F.groupDN("pim-prod-data-reader"))))
+            #expect(try await harness.store.group(dn: try DistinguishedName(F.groupDN("pim-prod-db-reader"))) == nil)
+            #expect(renamed.name == "pim-prod-data-reader")
+            let scopes = try await harness.store.roleBindings().map(\.scope.description)
+            #expect(scopes.contains("/subscriptions/prod/resourceGroups/data"))
+            #expect(!scopes.contains("/subscriptions/prod/resourceGroups/db"))
+            #expect(try await harness.store.group(id: ownersBefore.id)?.dn == ownersBefore.dn)
+        }
+    }
+
+    @Test func incrementalWithoutChangesChangesNothing() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            let full = try await harness.sync(.full)
+            let incremental = try await harness.sync(.incremental)
+            #expect(incremental.users.inserted + incremental.users.updated == 0)
+            #expect(incremental.groups.inserted + incremental.groups.updated == 0)
+            #expect(incremental.watermark == full.watermark)
+            #expect(incremental.bindingChanges.added.isEmpty && incremental.bindingChanges.removed.isEmpty)
+        }
+    }
+
+    @Test func fullSyncMarksVanishedEntriesDeletedAndDisabledUsers() async throws {
+        let disabledRule = """
+              users:
+                baseDN: "ou=people,dc=example,dc=org"
+                disabled: { attribute: employeeType, equals: disabled }
+            """
+        try await SyncHarness.with(ldif: [Self.basic], extraDirectoryYAML: disabledRule) { harness in
+            _ = try await harness.sync(.full)
+            try await harness.nextSecond()
+            try await harness.directory.modify(ldif: """
+                dn: \(F.userDN("dave"))
+                changetype: modify
+                replace: employeeType
+                employeeType: disabled
+
+                dn: \(F.groupDN("auditors"))
+                changetype: delete
+
+                """)
+            let report = try await harness.sync(.full)
+            #expect(report.deletedGroups == 1)
+            #expect(report.users.newlyDisabled.count == 1)
+            #expect(try await harness.store.user(login: "dave")?.record.enabled == false)
+            #expect(try await harness.store.group(dn: try DistinguishedName(F.groupDN("auditors"))) == nil)
+            #expect(try await harness.store.groups(includeDeleted: true).contains { $0.name == "auditors" && $0.deletedAt != nil })
+        }
+    }
+
+    @Test func dryRunChangesNothing() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            let report = try await harness.sync(.full, dryRun: true)
+            #expect(report.users.inserted == 4)
+            #expect(report.bindingChanges.added.count == 2)
+            #expect(try await harness.store.users(includeDeleted: true).isEmpty)
+            #expect(try await harness.store.roleBindings().isEmpty)
+            #expect(try await harness.store.syncState().watermark == nil)
+        }
+    }
+
+    @Test func aFailedSyncLeavesThePreviousSnapshot() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            _ = try await harness.sync(.full)
+            try await harness.nextSecond()
+            // A new user and a group that collides with an existing binding: the mapping fails after the
+            // users were already written inside the transaction.
+            try await harness.directory.modify(ldif: """
+                dn: \(F.userDN("erin"))
+                changetype: add
+                objectClass: inetOrgPerson
+                uid: erin
+                cn: Erin
+                sn: erin
+
+                """)
+            let conflicting = """
+                mapping:
+                  rules:
+                    - name: resource-groups
+                      groupName: '^pim-(?<sub>[a-z0-9]+)-(?<rg>[a-z0-9]+)-(?<role>owner|contributor|reader)$'
+                      scope: /subscriptions/{sub}/resourceGroups/{rg}
+                      role: '{role}'
+                    - name: all-teams
+                      groupName: '^team-[ab]$'
+                      scope: /subscriptions/prod/resourceGroups/web
+                      role: owner
+                """
+            var configuration = harness.configuration
+            configuration.mappingRules = try ConfigurationLoaderForTests.rules(conflicting)
+            let synchronizer = DirectorySynchronizer(
+                configuration: configuration.directory, pool: harness.pool, store: harness.store, mapper: ScopeMapper(rules: configuration.mappingRules))
+            let error = try #require(await #expect(throws: MappingConflict.self) { try await synchronizer.sync(.full) })
+            #expect(error.description.contains("'resource-groups'") && error.description.contains("'all-teams'"))
+            #expect(try await harness.store.user(login: "erin") == nil)
+            #expect(try await harness.store.users(includeDeleted: false).count == 4)
+            #expect(try await harness.store.roleBindings().count == 2)
+
+            // A directory that goes away mid-way is the same: nothing of the failed run is kept.
+            try await harness.directory.stop()
+            await #expect(throws: LDAPError.self) { try await harness.sync(.full) }
+            #expect(try await harness.store.users(includeDeleted: false).count == 4)
+        }
+    }
+
+    @Test func awkwardNamesRoundTripExactly() async throws {
+        let generator = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Scripts/generate-sample-data").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", generator, "--users", "120", "--groups", "30", "--seed", "3", "--awkward-share", "0.4"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let ldif = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        try await SyncHarness.with(ldif: [ldif]) { harness in
+            let report = try await harness.sync(.full)
+            #expect(report.warningCount == 0, "\(report.warnings)")
+            let connection = try await LDAPConnection.connect(harness.configuration.directory.connection)
+            let entries = try await connection.searchAll(LDAPSearchRequest(base: "ou=people,dc=example,dc=org", filter: "(objectClass=inetOrgPerson)", attributes: ["cn"]))
+            let groupEntries = try await connection.searchAll(LDAPSearchRequest(base: "ou=groups,dc=example,dc=org", filter: "(objectClass=groupOfNames)", attributes: ["member"]))
+            await connection.close()
+
+            let stored = try await harness.store.users(includeDeleted: false)
+            #expect(Set(stored.map(\.record.dn.description)) == Set(entries.map(\.dn)))
+            #expect(stored.contains { $0.record.dn.description.contains("\\,") || $0.record.dn.description.contains("\\+") })
+            for entry in entries {
+                let dn = try DistinguishedName(entry.dn)
+                let user = try #require(try await harness.store.user(dn: dn), "no stored user for \(entry.dn)")
+                #expect(user.record.dn.description == entry.dn)
+            }
+            // Every member DN the server lists resolves to the same user or group in the store.
+            for entry in groupEntries {
+                let group = try #require(try await harness.store.group(dn: try DistinguishedName(entry.dn)))
+                let references = try await harness.store.memberReferences(ofGroup: group.id)
+                #expect(references.count == entry.strings("member").count)
+                for member in entry.strings("member") {
+                    let dn = try DistinguishedName(member)
+                    let asUser = try await harness.store.user(dn: dn)
+                    let asGroup = try await harness.store.group(dn: dn)
+                    #expect(asUser != nil || asGroup != nil, "member \(member) of \(entry.dn) does not resolve")
+                }
+            }
+        }
+    }
+}
+
+/// Compiles mapping rules from YAML the same way the loader does.
+enum ConfigurationLoaderForTests {
+    static func rules(_ yaml: String) throws -> [MappingRule] {
+        let text = """
+            directory:
+              urls: ["ldap://127.0.0.1:9"]
+              bind: { anonymous: true }
+              baseDN: dc=example,dc=org
+            \(yaml)
+            """
+        return try DrawbridgeConfig.ConfigurationLoader(environment: [:]).parse(text, relativeTo: "/tmp").mappingRules
+    }
+}
