@@ -141,6 +141,8 @@ struct SQLiteStoreReader: Sendable {
 
     func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser] {
         // UNION (not UNION ALL) drops rows already produced, so a cycle of nested groups stops the recursion.
+        // CROSS JOIN keeps the (usually few) reached groups as the outer loop; SQLite has no statistics on a CTE
+        // and might otherwise scan every member row.
         let nesting: SQLQueryString = transitive ? """
             UNION
             SELECT g.id FROM reach r
@@ -154,11 +156,11 @@ struct SQLiteStoreReader: Sendable {
             ),
             member_ids(id) AS (
             SELECT u.id FROM reach r
-            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
+            CROSS JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
             JOIN directory_users u ON u.dn_norm = m.member
             UNION
             SELECT u.id FROM reach r
-            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'login'
+            CROSS JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'login'
             JOIN directory_users u ON u.login = m.member
             )
             SELECT \(idents: Self.userColumns, joinedBy: ", ") FROM directory_users

@@ -6,7 +6,7 @@ import SQLKit
 extension SQLiteSyncTransaction {
     func upsertUsers(_ users: [DirectoryUserRecord], seenAt: Date) async throws -> UpsertResult {
         try ensureOpen("upsert users")
-        let users = Self.lastOccurrences(users, id: \.id)
+        let users = Self.lastOccurrences(users) { $0.id }
         let seen = seenAt.timeIntervalSince1970
         var result = UpsertResult()
         for start in stride(from: 0, to: users.count, by: SQLiteStoreReader.batchSize) {
@@ -47,7 +47,7 @@ extension SQLiteSyncTransaction {
 
     func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult {
         try ensureOpen("upsert groups")
-        let groups = Self.lastOccurrences(groups, id: \.id)
+        let groups = Self.lastOccurrences(groups) { $0.id }
         let seen = seenAt.timeIntervalSince1970
         var result = UpsertResult()
         for start in stride(from: 0, to: groups.count, by: SQLiteStoreReader.batchSize) {

@@ -73,20 +73,30 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
     /// multi-valued RDNs sorted. It is itself a valid DN.
     public let normalized: String
 
+    /// The text this DN was parsed from. A client writes back exactly what the server sent (slapd, for one,
+    /// hex-escapes as `\2C` where RFC 4514 prefers `\,`), so the text is kept unless it holds control
+    /// characters, which are re-escaped to keep them out of logs.
+    private let text: String?
+
     public init(_ string: String) throws(DistinguishedNameError) {
         var parser = DistinguishedNameParser(string)
-        self.init(rdns: try parser.parse())
+        self.init(rdns: try parser.parse(), text: string)
     }
 
     public init(rdns: [RelativeDistinguishedName]) {
+        self.init(rdns: rdns, text: nil)
+    }
+
+    private init(rdns: [RelativeDistinguishedName], text: String?) {
         self.rdns = rdns
         normalized = rdns.map(\.normalized).joined(separator: ",")
+        self.text = rdns.isEmpty ? nil : text.flatMap { $0.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) ? nil : $0 }
     }
 
     /// True for the root DSE's DN, "".
     public var isEmpty: Bool { rdns.isEmpty }
 
-    public var description: String { rdns.map(\.description).joined(separator: ",") }
+    public var description: String { text ?? rdns.map(\.description).joined(separator: ",") }
 
     /// The DN without its first RDN; the parent of a one-RDN DN is the empty DN, and the empty DN has none.
     public var parent: DistinguishedName? {

@@ -88,7 +88,10 @@ struct DirectoryCommand: AsyncParsableCommand {
                 return try render(user: user, direct: direct, effective: effective, bindings: bindings)
             }
             if let group {
-                let references = try await store.memberReferences(ofGroup: group.id)
+                var references: [String] = []
+                for reference in try await store.memberReferences(ofGroup: group.id) {
+                    references.append(try await displayName(of: reference, in: store))
+                }
                 let members = try await store.members(ofGroup: group.id, transitive: true)
                 let bindings = try await store.roleBindings().filter { $0.groupID == group.id }
                 return try render(group: group, references: references, members: members, bindings: bindings)
@@ -118,10 +121,10 @@ struct DirectoryCommand: AsyncParsableCommand {
             return lines.joined(separator: "\n")
         }
 
-        private func render(group: StoredGroup, references: [MemberReference], members: [StoredUser], bindings: [RoleBinding]) throws -> String {
+        private func render(group: StoredGroup, references: [String], members: [StoredUser], bindings: [RoleBinding]) throws -> String {
             if format == .json {
                 return try JSONOutput.encode(GroupDetailView(
-                    group: GroupView(group), members: references.map(\.text), effectiveMembers: members.map(\.record.login),
+                    group: GroupView(group), members: references, effectiveMembers: members.map(\.record.login),
                     roleBindings: bindings.map(BindingView.init)))
             }
             var lines = [
@@ -132,7 +135,7 @@ struct DirectoryCommand: AsyncParsableCommand {
                 "  status:      \(group.deletedAt == nil ? "live" : "deleted")",
                 "  members:     \(references.count) direct entries, \(members.count) users with nesting",
             ]
-            lines += references.map { "    \($0.text)" }
+            lines += references.map { "    \($0)" }
             lines.append("  effective users:")
             lines += members.map { "    \($0.record.login) (\($0.record.dn))" }
             lines.append("  role bindings: \(bindings.count)")
@@ -149,11 +152,16 @@ extension StoredUser {
     }
 }
 
-extension MemberReference {
-    var text: String {
-        switch self {
-        case .dn(let dn): dn.description
-        case .login(let login): "memberUid: \(login)"
+extension DirectoryCommand.Show {
+    /// Members are stored in normalized form for matching; show the entry's own DN where it is known.
+    private func displayName(of reference: MemberReference, in store: SQLiteStore) async throws -> String {
+        switch reference {
+        case .login(let login):
+            return "memberUid: \(login)"
+        case .dn(let dn):
+            if let user = try await store.user(dn: dn) { return user.record.dn.description }
+            if let group = try await store.group(dn: dn) { return group.dn.description }
+            return "\(dn) (not a synced user or group)"
         }
     }
 }

@@ -121,7 +121,7 @@ import Testing
         #expect(try problem(minimal + "\n  flavor: novell").keyPath == "directory.flavor")
         #expect(try problem(minimal + "\n  timeouts: { connect: soon }").keyPath == "directory.timeouts.connect")
         #expect(try problem(minimal.replacingOccurrences(of: "baseDN: dc=example,dc=org", with: "baseDN: 'dc=example,,dc=org'")).keyPath == "directory.baseDN")
-        #expect(try problem(minimal + "\n  startTLS: true\n  urls: [\"ldaps://x\"]").description.contains("StartTLS"))
+        #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "ldaps://") + "\n  startTLS: true").description.contains("StartTLS"))
     }
 
     @Test func mappingRulesAreCompiledAndChecked() throws {

@@ -40,8 +40,6 @@ struct SyncHarness {
                   bind: { dn: "\(directory.serviceDN)", passwordEnv: SYNC_TEST_PASSWORD }
                   pageSize: 50
                   baseDN: dc=example,dc=org
-                  users: { baseDN: "ou=people,dc=example,dc=org" }
-                  groups: { baseDN: "ou=groups,dc=example,dc=org" }
                 \(extraDirectoryYAML)
                 store:
                   sqlite: { path: store.sqlite }

@@ -55,7 +55,9 @@ private func pairs(_ dn: DN) -> [[String]] {
     func rfc4514Example(_ example: Example) throws {
         let dn = try DN(example.input)
         #expect(pairs(dn) == example.pairs)
-        #expect(dn.description == example.description)
+        // The text a DN was parsed from is kept; built from its parts, it gets RFC 4514's preferred escaping.
+        #expect(dn.description == example.input)
+        #expect(DN(rdns: dn.rdns).description == example.description)
         #expect(dn.normalized == example.normalized)
     }
 
@@ -64,7 +66,8 @@ private func pairs(_ dn: DN) -> [[String]] {
         let ava = try #require(dn.rdns.first?.attributes.first)
         #expect(ava.value == "#04ab4869")
         #expect(ava.isHexEncoded)
-        #expect(dn.description == "1.3.6.1.4.1.1466.0=#04ab4869,DC=example")
+        #expect(dn.description == "1.3.6.1.4.1.1466.0=#04AB4869 , DC=example")
+        #expect(DN(rdns: dn.rdns).description == "1.3.6.1.4.1.1466.0=#04ab4869,DC=example")
         #expect(try DN(##"cn=\#04ab"##).rdns[0].attributes[0].isHexEncoded == false)
         #expect(try DN("cn=#04ab") != DN(##"cn=\#04ab"##))
     }
