@@ -33,13 +33,14 @@ public struct DirectoryProbe: Sendable {
             for try await page in connection.search(userRequest) { userCount += page.count }
             var groups: [GroupReference] = []
             var warnings: [String] = []
+            var parsed = DirectoryEntryDecoder.ParsedDNs()
             let groupSchema = configuration.groups
             let groupRequest = LDAPSearchRequest(
                 base: groupSchema.baseDN.description, filter: groupSchema.filter.description,
                 attributes: [groupSchema.idAttribute, groupSchema.nameAttribute], pageSize: configuration.pageSize)
             for try await page in connection.search(groupRequest) {
                 for entry in page {
-                    let (record, problems) = decoder.group(entry)
+                    let (record, problems) = decoder.group(entry, &parsed)
                     warnings += problems.map(\.description)
                     if let record { groups.append(GroupReference(id: record.id, dn: record.dn, name: record.name)) }
                 }

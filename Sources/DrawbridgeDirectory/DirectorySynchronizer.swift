@@ -84,7 +84,7 @@ public struct DirectorySynchronizer: Sendable {
             report.deletedUsers = deleted.users
             report.deletedGroups = deleted.groups
         case .incremental:
-            report.deletedUsers = try await removeVanished(fetched.droppedMembers, at: started, transaction)
+            report.deletedUsers = try await removeVanished(fetched.groups.droppedMembers, at: started, transaction)
         }
 
         let groups = try await transaction.liveGroups().map(\.reference)
@@ -103,8 +103,6 @@ public struct DirectorySynchronizer: Sendable {
         var groups = UpsertResult()
         var warnings: [String] = []
         var newestMarker: String?
-        /// DN members that a changed group no longer lists: the user may have been deleted.
-        var droppedMembers = Set<DistinguishedName>()
 
         mutating func see(_ marker: String?, _ ordering: ChangeOrdering) {
             guard let marker else { return }
@@ -116,13 +114,14 @@ public struct DirectorySynchronizer: Sendable {
         _ connection: LDAPConnection, since watermark: String?, started: Date, _ transaction: any DirectorySyncTransaction
     ) async throws -> Fetched {
         var fetched = Fetched()
+        var parsed = DirectoryEntryDecoder.ParsedDNs()
         let ordering = configuration.changeOrdering
         for try await page in connection.search(try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)) {
             var records: [DirectoryUserRecord] = []
             records.reserveCapacity(page.count)
             for entry in page {
                 fetched.see(decoder.changeMarker(entry), ordering)
-                switch decoder.user(entry) {
+                switch decoder.user(entry, &parsed) {
                 case .success(let record): records.append(record)
                 case .failure(let warning): fetched.warnings.append(warning.description)
                 }
@@ -134,18 +133,9 @@ public struct DirectorySynchronizer: Sendable {
             records.reserveCapacity(page.count)
             for entry in page {
                 fetched.see(decoder.changeMarker(entry), ordering)
-                let (record, warnings) = decoder.group(entry)
+                let (record, warnings) = decoder.group(entry, &parsed)
                 fetched.warnings += warnings.map(\.description)
                 if let record { records.append(record) }
-            }
-            if watermark != nil {
-                let previous = try await transaction.memberReferences(ofGroups: records.map(\.id))
-                for record in records {
-                    let now = Set(record.members)
-                    for case .dn(let dn) in previous[record.id] ?? [] where !now.contains(.dn(dn)) {
-                        fetched.droppedMembers.insert(dn)
-                    }
-                }
             }
             fetched.groups = fetched.groups + (try await transaction.upsertGroups(records, seenAt: started))
         }

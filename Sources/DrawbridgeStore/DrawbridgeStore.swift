@@ -21,6 +21,7 @@ public protocol DrawbridgeStore: Sendable {
     /// A live user with this DN, compared in normalized form.
     func user(dn: DistinguishedName) async throws -> StoredUser?
     func group(id: DirectoryEntryID) async throws -> StoredGroup?
+    /// A live group with this DN, compared in normalized form.
     func group(dn: DistinguishedName) async throws -> StoredGroup?
     func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference]
     /// Live users who are members of the group; with `transitive`, also through nested groups (cycles are harmless).
@@ -36,10 +37,9 @@ public protocol DrawbridgeStore: Sendable {
 public protocol DirectorySyncTransaction: Sendable {
     /// Inserts or updates users by id (a rename updates the DN); a user that was marked deleted comes back.
     func upsertUsers(_ users: [DirectoryUserRecord], seenAt: Date) async throws -> UpsertResult
-    /// Inserts or updates groups by id, replacing each group's member list with the one given.
+    /// Inserts or updates groups by id, replacing each group's member list with the one given. The result's
+    /// `droppedMembers` lists the DN members that a stored group no longer has.
     func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult
-    /// Member lists of the given groups as currently stored (before this transaction's changes to them).
-    func memberReferences(ofGroups ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: [MemberReference]]
     /// Live users with these DNs (normalized comparison).
     func liveUsers(withDNs dns: [DistinguishedName]) async throws -> [StoredUser]
     /// Marks every live user and group whose last sighting is before `time` as deleted at `deletedAt`.
@@ -61,19 +61,26 @@ public struct UpsertResult: Sendable, Hashable {
     public var restored: Int
     /// Users whose `enabled` went from true to false in this upsert.
     public var newlyDisabled: [DirectoryEntryID]
+    /// DN members (users or nested groups) that an upserted group listed before and no longer does.
+    public var droppedMembers: Set<DistinguishedName>
 
-    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, restored: Int = 0, newlyDisabled: [DirectoryEntryID] = []) {
+    public init(
+        inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, restored: Int = 0, newlyDisabled: [DirectoryEntryID] = [],
+        droppedMembers: Set<DistinguishedName> = []
+    ) {
         self.inserted = inserted
         self.updated = updated
         self.unchanged = unchanged
         self.restored = restored
         self.newlyDisabled = newlyDisabled
+        self.droppedMembers = droppedMembers
     }
 
     public static func + (lhs: UpsertResult, rhs: UpsertResult) -> UpsertResult {
         UpsertResult(
             inserted: lhs.inserted + rhs.inserted, updated: lhs.updated + rhs.updated, unchanged: lhs.unchanged + rhs.unchanged,
-            restored: lhs.restored + rhs.restored, newlyDisabled: lhs.newlyDisabled + rhs.newlyDisabled)
+            restored: lhs.restored + rhs.restored, newlyDisabled: lhs.newlyDisabled + rhs.newlyDisabled,
+            droppedMembers: lhs.droppedMembers.union(rhs.droppedMembers))
     }
 }
 

@@ -62,6 +62,9 @@ public final class SQLiteStore: DrawbridgeStore {
                 let db = connection.sql(queryLogLevel: nil)
                 try await db.raw("PRAGMA synchronous = NORMAL").run()
                 try await db.raw("PRAGMA foreign_keys = ON").run()
+                // 64 MiB instead of 2: a full sync's index pages stay in memory instead of being spilled to the WAL
+                // and read back, which made it about 1.5 times slower.
+                try await db.raw("PRAGMA cache_size = -65536").run()
                 // Replaces SQLiteNIO's default busy handler, which would retry forever.
                 try await db.raw("PRAGMA busy_timeout = 5000").run()
             }
@@ -111,7 +114,8 @@ public final class SQLiteStore: DrawbridgeStore {
                 try await writer.raw("ROLLBACK").run()
             } catch {
                 // SQLite may already have rolled back on its own (for example after SQLITE_FULL); the first error matters.
-                logger.warning("rollback after a failed transaction failed", metadata: ["reason": "\(SQLiteStoreError(operation: "roll back transaction", table: "database", underlying: error).reason)"])
+                let failure = SQLiteStoreError(operation: "roll back transaction", table: "database", underlying: error)
+                logger.warning("rollback after a failed transaction failed", metadata: ["reason": "\(failure.reason)"])
             }
             throw error
         }

@@ -88,11 +88,11 @@ struct SQLiteStoreReader: Sendable {
         }
     }
 
-    /// Prefers the live group when a deleted one had the same DN.
+    /// Like `user(dn:)`, only a live group: a deleted group's DN may already belong to a new one.
     func group(dn: DistinguishedName) async throws -> StoredGroup? {
         try await storeStep("select group by DN", "directory_groups") {
             try await groupSelect().where(SQLColumn("dn_norm", table: "g"), .equal, SQLBind(dn.normalized))
-                .orderBy(SQLBinaryExpression(SQLColumn("deleted_at", table: "g"), .isNot, SQLLiteral.null)).orderBy(SQLColumn("id", table: "g"))
+                .where(SQLColumn("deleted_at", table: "g"), .is, SQLLiteral.null)
                 .first().map(Self.group(from:))
         }
     }
@@ -141,13 +141,14 @@ struct SQLiteStoreReader: Sendable {
 
     func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser] {
         // UNION (not UNION ALL) drops rows already produced, so a cycle of nested groups stops the recursion.
-        // CROSS JOIN keeps the (usually few) reached groups as the outer loop; SQLite has no statistics on a CTE
-        // and might otherwise scan every member row.
+        // CROSS JOIN fixes the join order (SQLite never reorders it): from the reached groups to their member
+        // rows by primary key. Left to itself, the planner has no statistics on a CTE and may scan every member row
+        // once per step.
         let nesting: SQLQueryString = transitive ? """
             UNION
             SELECT g.id FROM reach r
-            JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
-            JOIN directory_groups g ON g.dn_norm = m.member AND g.deleted_at IS NULL
+            CROSS JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
+            CROSS JOIN directory_groups g ON g.dn_norm = m.member AND g.deleted_at IS NULL
             """ : ""
         let query: SQLQueryString = """
             WITH RECURSIVE reach(id) AS (
@@ -157,11 +158,11 @@ struct SQLiteStoreReader: Sendable {
             member_ids(id) AS (
             SELECT u.id FROM reach r
             CROSS JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'dn'
-            JOIN directory_users u ON u.dn_norm = m.member
+            CROSS JOIN directory_users u ON u.dn_norm = m.member
             UNION
             SELECT u.id FROM reach r
             CROSS JOIN directory_group_members m ON m.group_id = r.id AND m.kind = 'login'
-            JOIN directory_users u ON u.login = m.member
+            CROSS JOIN directory_users u ON u.login = m.member
             )
             SELECT \(idents: Self.userColumns, joinedBy: ", ") FROM directory_users
             WHERE id IN (SELECT id FROM member_ids) AND deleted_at IS NULL
@@ -172,21 +173,22 @@ struct SQLiteStoreReader: Sendable {
         }
     }
 
+    /// Joins are pinned with CROSS JOIN for the same reason as in `members(ofGroup:transitive:)`.
     func groups(ofUser id: DirectoryEntryID, transitive: Bool) async throws -> [StoredGroup] {
         let nesting: SQLQueryString = transitive ? """
             UNION
             SELECT m.group_id FROM containing c
-            JOIN directory_groups g ON g.id = c.id AND g.deleted_at IS NULL
-            JOIN directory_group_members m ON m.kind = 'dn' AND m.member = g.dn_norm
+            CROSS JOIN directory_groups g ON g.id = c.id AND g.deleted_at IS NULL
+            CROSS JOIN directory_group_members m ON m.kind = 'dn' AND m.member = g.dn_norm
             """ : ""
         let query: SQLQueryString = """
             WITH RECURSIVE containing(id) AS (
             SELECT m.group_id FROM directory_users u
-            JOIN directory_group_members m ON m.kind = 'dn' AND m.member = u.dn_norm
+            CROSS JOIN directory_group_members m ON m.kind = 'dn' AND m.member = u.dn_norm
             WHERE u.id = \(bind: id.rawValue)
             UNION
             SELECT m.group_id FROM directory_users u
-            JOIN directory_group_members m ON m.kind = 'login' AND m.member = u.login
+            CROSS JOIN directory_group_members m ON m.kind = 'login' AND m.member = u.login
             WHERE u.id = \(bind: id.rawValue)
             \(nesting)
             )

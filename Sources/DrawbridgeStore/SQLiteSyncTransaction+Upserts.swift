@@ -53,11 +53,23 @@ extension SQLiteSyncTransaction {
         for start in stride(from: 0, to: groups.count, by: SQLiteStoreReader.batchSize) {
             let batch = groups[start..<min(start + SQLiteStoreReader.batchSize, groups.count)]
             let stored = try await storedGroups(ids: batch.map(\.id.rawValue))
+            // Member rows are rewritten only for groups whose list changed: most of a full sync's groups keep theirs.
+            var replacedGroups: [String] = []
             var memberRows: [MemberRow] = []
             for group in batch {
                 let members = Set(group.members.map(MemberRow.Key.init))
-                memberRows += members.map { MemberRow(groupID: group.id.rawValue, key: $0) }
-                guard let previous = stored[group.id.rawValue] else {
+                let previous = stored[group.id.rawValue]
+                if previous?.members != members {
+                    if let previous, !previous.members.isEmpty {
+                        replacedGroups.append(group.id.rawValue)
+                        for key in previous.members.subtracting(members) where key.kind == MemberKind.dn.rawValue {
+                            // Stored normalized DNs are valid DNs; parsing only the dropped ones keeps this cheap.
+                            if let dn = try? DistinguishedName(key.member) { result.droppedMembers.insert(dn) }
+                        }
+                    }
+                    memberRows += members.map { MemberRow(groupID: group.id.rawValue, key: $0) }
+                }
+                guard let previous else {
                     result.inserted += 1
                     continue
                 }
@@ -80,7 +92,7 @@ extension SQLiteSyncTransaction {
                         .set(excludedValueOf: "description").set(excludedValueOf: "synced_at").set("deleted_at", to: SQLLiteral.null)
                 }.run()
             }
-            try await deleteMembers(ofGroups: Array(stored.keys))
+            try await deleteMembers(ofGroups: replacedGroups)
             try await insertMembers(memberRows)
         }
         return result

@@ -27,11 +27,6 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
 
     var reads: SQLiteStoreReader { SQLiteStoreReader(db: db) }
 
-    func memberReferences(ofGroups ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: [MemberReference]] {
-        try ensureOpen("select member references")
-        return try await reads.memberReferences(ofGroups: ids)
-    }
-
     func liveUsers(withDNs dns: [DistinguishedName]) async throws -> [StoredUser] {
         try ensureOpen("select users by DN")
         return try await reads.liveUsers(withDNs: dns)

@@ -90,7 +90,17 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
     private init(rdns: [RelativeDistinguishedName], text: String?) {
         self.rdns = rdns
         normalized = rdns.map(\.normalized).joined(separator: ",")
-        self.text = rdns.isEmpty ? nil : text.flatMap { $0.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) ? nil : $0 }
+        self.text = rdns.isEmpty ? nil : text.flatMap { Self.hasControlCharacters($0) ? nil : $0 }
+    }
+
+    /// C0 controls and DEL are single bytes; C1 controls (U+0080–U+009F) are encoded as C2 80–C2 9F.
+    private static func hasControlCharacters(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) { return true }
+            previous = byte
+        }
+        return false
     }
 
     /// True for the root DSE's DN, "".
@@ -177,6 +187,21 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
 
     /// caseIgnoreMatch as RFC 4518 prepares strings: case folding, NFKC, and insignificant spaces dropped.
     private static func normalizeValue(_ value: String) -> String {
+        // ASCII is already NFKC and folds by lowercasing: most DNs take this path, which a full sync runs
+        // hundreds of thousands of times (Foundation's Unicode path made DN parsing most of a sync's CPU time).
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(value.utf8.count)
+            for byte in value.utf8 {
+                if byte == 0x20 {
+                    if !bytes.isEmpty && bytes.last != 0x20 { bytes.append(byte) }
+                } else {
+                    bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+                }
+            }
+            if bytes.last == 0x20 { bytes.removeLast() }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         // NFKC again after folding because folding can produce decomposed or compatibility characters.
         let folded = value.precomposedStringWithCompatibilityMapping
             .folding(options: .caseInsensitive, locale: nil)

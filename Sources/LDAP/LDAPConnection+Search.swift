@@ -156,7 +156,8 @@ extension LDAPConnection {
     }
 }
 
-/// The pages of a search, fetched lazily: iterating fetches the next page only when the previous one was consumed.
+/// The pages of a search. While the consumer works on one page, the connection already fetches the next
+/// (slapd and libldap work in parallel with the consumer), so at most two pages are held in memory.
 public struct LDAPSearchResults: AsyncSequence, Sendable {
     public typealias Element = [LDAPEntry]
 
@@ -166,14 +167,25 @@ public struct LDAPSearchResults: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         let connection: LDAPConnection
         let request: LDAPSearchRequest
-        var cookie: Data?
-        var finished = false
+        var started = false
+        var next: Task<LDAPConnection.SearchPage, any Error>?
 
         public mutating func next() async throws -> [LDAPEntry]? {
-            guard !finished else { return nil }
-            let page = try await connection.fetchPage(request, cookie: cookie)
-            cookie = page.cookie
-            finished = page.cookie == nil || request.pageSize == nil
+            let page: LDAPConnection.SearchPage
+            if let next {
+                page = try await next.value
+            } else if !started {
+                page = try await connection.fetchPage(request, cookie: nil)
+            } else {
+                return nil
+            }
+            started = true
+            next = nil
+            if request.pageSize != nil, let cookie = page.cookie {
+                let connection = connection
+                let request = request
+                next = Task { try await connection.fetchPage(request, cookie: cookie) }
+            }
             return page.entries
         }
     }
