@@ -2,6 +2,7 @@ import DrawbridgeCore
 import Foundation
 import LDAP
 import SQLKit
+import SQLiteKit
 
 extension SQLiteSyncTransaction {
     func upsertUsers(_ users: [DirectoryUserRecord], seenAt: Date) async throws -> UpsertResult {
@@ -26,21 +27,21 @@ extension SQLiteSyncTransaction {
                     result.unchanged += 1
                 }
             }
-            let insert = db.insert(into: "directory_users")
-                .columns("id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "first_seen_at", "synced_at")
-            for user in batch {
-                insert.values(
-                    user.id.rawValue, user.dn.description, user.dn.normalized, user.login, user.displayName, user.mail,
-                    user.enabled ? 1 : 0, seen, seen)
+            let rows: [[SQLiteData]] = batch.map { user in
+                [.text(user.id.rawValue), .text(user.dn.description), .text(user.dn.normalized), .text(user.login),
+                 SQLiteData(user.displayName), SQLiteData(user.mail), .integer(user.enabled ? 1 : 0), .float(seen), .float(seen)]
             }
             // first_seen_at keeps its first value; synced_at marks the sighting that markNotSeen looks for.
-            try await storeStep("upsert users", "directory_users") {
-                try await insert.onConflict(with: "id") {
-                    $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "login")
-                        .set(excludedValueOf: "display_name").set(excludedValueOf: "mail").set(excludedValueOf: "enabled")
-                        .set(excludedValueOf: "synced_at").set("deleted_at", to: SQLLiteral.null)
-                }.run()
-            }
+            try await insertRows(
+                into: "directory_users",
+                columns: ["id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "first_seen_at", "synced_at"],
+                rows: rows,
+                suffix: """
+                    ON CONFLICT (id) DO UPDATE SET dn = excluded.dn, dn_norm = excluded.dn_norm, login = excluded.login,
+                    display_name = excluded.display_name, mail = excluded.mail, enabled = excluded.enabled,
+                    synced_at = excluded.synced_at, deleted_at = NULL
+                    """,
+                operation: "upsert users")
         }
         return result
     }
@@ -99,17 +100,11 @@ extension SQLiteSyncTransaction {
     }
 
     private func insertMembers(_ rows: [MemberRow]) async throws {
-        for start in stride(from: 0, to: rows.count, by: Self.memberBatchSize) {
-            let insert = db.insert(into: "directory_group_members").columns("group_id", "kind", "member")
-            for row in rows[start..<min(start + Self.memberBatchSize, rows.count)] {
-                insert.values(row.groupID, row.key.kind, row.key.member)
-            }
-            try await storeStep("insert group members", "directory_group_members") { try await insert.run() }
-        }
+        try await insertRows(
+            into: "directory_group_members", columns: ["group_id", "kind", "member"],
+            rows: rows.map { [.text($0.groupID), .text($0.key.kind), .text($0.key.member)] },
+            operation: "insert group members")
     }
-
-    /// Member rows per statement: three bound values each, well below SQLite's limit per statement.
-    private static let memberBatchSize = 2_000
 
     private func storedUsers(ids: [String]) async throws -> [String: StoredUserFields] {
         let rows = try await storeStep("select users to upsert", "directory_users") {

@@ -2,15 +2,19 @@ import DrawbridgeCore
 import Foundation
 import LDAP
 import SQLKit
+import SQLiteKit
 import Synchronization
 
 /// The writes of one sync, on the write connection while `SQLiteStore.withSyncTransaction` holds it.
 final class SQLiteSyncTransaction: DirectorySyncTransaction {
     let db: any SQLDatabase
+    /// The same connection as `db`, for bulk inserts with SQLite's own bind values.
+    let connection: SQLiteConnection
     private let isOpen = Mutex(true)
 
-    init(db: any SQLDatabase) {
+    init(db: any SQLDatabase, connection: SQLiteConnection) {
         self.db = db
+        self.connection = connection
     }
 
     /// Called when the transaction's body returns: a reference that escaped it must not write into
