@@ -116,28 +116,48 @@ public struct DirectorySynchronizer: Sendable {
         var fetched = Fetched()
         var parsed = DirectoryEntryDecoder.ParsedDNs()
         let ordering = configuration.changeOrdering
-        for try await page in connection.search(try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)) {
-            var records: [DirectoryUserRecord] = []
-            records.reserveCapacity(page.count)
-            for entry in page {
-                fetched.see(decoder.changeMarker(entry), ordering)
-                switch decoder.user(entry, &parsed) {
-                case .success(let record): records.append(record)
-                case .failure(let warning): fetched.warnings.append(warning.description)
+        // Each page is written while the next one is decoded (and, in the LDAP client, fetched).
+        var userWrites = OrderedWriter<UpsertResult>()
+        var groupWrites = OrderedWriter<UpsertResult>()
+        do {
+            let userRequest = try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)
+            for try await page in connection.search(userRequest) {
+                var records: [DirectoryUserRecord] = []
+                records.reserveCapacity(page.count)
+                for entry in page {
+                    fetched.see(decoder.changeMarker(entry), ordering)
+                    switch decoder.user(entry, &parsed) {
+                    case .success(let record): records.append(record)
+                    case .failure(let warning): fetched.warnings.append(warning.description)
+                    }
+                }
+                let batch = records
+                if let written = try await userWrites.submit({ try await transaction.upsertUsers(batch, seenAt: started) }) {
+                    fetched.users = fetched.users + written
                 }
             }
-            fetched.users = fetched.users + (try await transaction.upsertUsers(records, seenAt: started))
-        }
-        for try await page in connection.search(try request(base: configuration.groups.baseDN, configuration.groups.filter, decoder.groupAttributes, since: watermark)) {
-            var records: [DirectoryGroupRecord] = []
-            records.reserveCapacity(page.count)
-            for entry in page {
-                fetched.see(decoder.changeMarker(entry), ordering)
-                let (record, warnings) = decoder.group(entry, &parsed)
-                fetched.warnings += warnings.map(\.description)
-                if let record { records.append(record) }
+            if let written = try await userWrites.finish() { fetched.users = fetched.users + written }
+
+            let groupRequest = try request(base: configuration.groups.baseDN, configuration.groups.filter, decoder.groupAttributes, since: watermark)
+            for try await page in connection.search(groupRequest) {
+                var records: [DirectoryGroupRecord] = []
+                records.reserveCapacity(page.count)
+                for entry in page {
+                    fetched.see(decoder.changeMarker(entry), ordering)
+                    let (record, warnings) = decoder.group(entry, &parsed)
+                    fetched.warnings += warnings.map(\.description)
+                    if let record { records.append(record) }
+                }
+                let batch = records
+                if let written = try await groupWrites.submit({ try await transaction.upsertGroups(batch, seenAt: started) }) {
+                    fetched.groups = fetched.groups + written
+                }
             }
-            fetched.groups = fetched.groups + (try await transaction.upsertGroups(records, seenAt: started))
+            if let written = try await groupWrites.finish() { fetched.groups = fetched.groups + written }
+        } catch {
+            await userWrites.abandon()
+            await groupWrites.abandon()
+            throw error
         }
         return fetched
     }

@@ -129,33 +129,31 @@ extension SQLiteSyncTransaction {
 
     private func storedGroups(ids: [String]) async throws -> [String: StoredGroupFields] {
         let rows = try await storeStep("select groups to upsert", "directory_groups") {
-            try await db.select()
-                .columns(["id", "dn", "name", "description", "deleted_at"].map { SQLColumn($0, table: "g") })
-                .column(
-                    SQLSubquery.select {
-                        $0.column(
-                            SQLFunction(
-                                "json_group_array",
-                                args: SQLFunction("json_array", args: SQLColumn("kind", table: "m"), SQLColumn("member", table: "m"))))
-                        .from("directory_group_members", as: "m")
-                        .where(SQLColumn("group_id", table: "m"), .equal, SQLColumn("id", table: "g"))
-                    },
-                    as: "members"
-                )
-                .from("directory_groups", as: "g")
-                .where(SQLColumn("id", table: "g"), .in, SQLBind.group(ids))
-                .all()
+            try await db.select().columns("id", "dn", "name", "description", "deleted_at")
+                .from("directory_groups").where("id", .in, ids).all()
+        }
+        // Member rows are read with SQLite's own row type: a full sync compares hundreds of thousands of them.
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        var members: [String: Set<MemberRow.Key>] = [:]
+        try await storeStep("select members to compare", "directory_group_members") {
+            let memberRows = try await connection.query(
+                "SELECT group_id, kind, member FROM directory_group_members WHERE group_id IN (\(placeholders))", ids.map(SQLiteData.text))
+            for row in memberRows {
+                guard let group = row.column("group_id")?.string, let kind = row.column("kind")?.string,
+                    let member = row.column("member")?.string
+                else { throw SQLiteStoreError(operation: "read members to compare", table: "directory_group_members", reason: "a column is missing") }
+                members[group, default: []].insert(MemberRow.Key(kind: kind, member: member))
+            }
         }
         return try rowStep("read groups to upsert", "directory_groups") {
-            let decoder = JSONDecoder()
             var stored: [String: StoredGroupFields] = [:]
             for row in rows {
-                let pairs = try decoder.decode([[String]].self, from: Data(try row.decode(column: "members", as: String.self).utf8))
-                stored[try row.decode(column: "id", as: String.self)] = StoredGroupFields(
+                let id = try row.decode(column: "id", as: String.self)
+                stored[id] = StoredGroupFields(
                     dn: try row.decode(column: "dn", as: String.self),
                     name: try row.decode(column: "name", as: String.self),
                     description: try row.decode(column: "description", as: String?.self),
-                    members: Set(pairs.map { MemberRow.Key(kind: $0.first ?? "", member: $0.last ?? "") }),
+                    members: members[id] ?? [],
                     deleted: try !row.decodeNil(column: "deleted_at")
                 )
             }
