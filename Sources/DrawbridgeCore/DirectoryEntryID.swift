@@ -11,3 +11,8 @@ public struct DirectoryEntryID: RawRepresentable, Hashable, Sendable, Codable, C
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
+
+public enum DirectoryEntryKind: String, Sendable, Hashable, Codable {
+    case user
+    case group
+}

@@ -9,14 +9,20 @@ public struct DirectoryUserRecord: Sendable, Hashable, Codable {
     public var displayName: String?
     public var mail: String?
     public var enabled: Bool
+    /// A digest of the entry as the directory sent it; an entry with the same fingerprint is unchanged.
+    public var fingerprint: String?
 
-    public init(id: DirectoryEntryID, dn: DistinguishedName, login: String, displayName: String?, mail: String?, enabled: Bool) {
+    public init(
+        id: DirectoryEntryID, dn: DistinguishedName, login: String, displayName: String?, mail: String?, enabled: Bool,
+        fingerprint: String? = nil
+    ) {
         self.id = id
         self.dn = dn
         self.login = login
         self.displayName = displayName
         self.mail = mail
         self.enabled = enabled
+        self.fingerprint = fingerprint
     }
 }
 
@@ -35,13 +41,19 @@ public struct DirectoryGroupRecord: Sendable, Hashable, Codable {
     public var name: String
     public var description: String?
     public var members: [MemberReference]
+    /// A digest of the entry as the directory sent it; an entry with the same fingerprint is unchanged.
+    public var fingerprint: String?
 
-    public init(id: DirectoryEntryID, dn: DistinguishedName, name: String, description: String?, members: [MemberReference]) {
+    public init(
+        id: DirectoryEntryID, dn: DistinguishedName, name: String, description: String?, members: [MemberReference],
+        fingerprint: String? = nil
+    ) {
         self.id = id
         self.dn = dn
         self.name = name
         self.description = description
         self.members = members
+        self.fingerprint = fingerprint
     }
 }
 

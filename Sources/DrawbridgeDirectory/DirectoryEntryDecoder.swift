@@ -1,3 +1,4 @@
+import Crypto
 import DrawbridgeConfig
 import DrawbridgeCore
 import Foundation
@@ -7,6 +8,17 @@ import LDAP
 /// cannot be used (no id, no login, an unparsable DN) are skipped with a warning rather than failing the sync.
 struct DirectoryEntryDecoder: Sendable {
     let configuration: DirectoryConfiguration
+    /// Everything besides the entry that decides what a record holds; part of every fingerprint.
+    let settingsSignature: String
+
+    init(configuration: DirectoryConfiguration) {
+        self.configuration = configuration
+        let users = configuration.users
+        let groups = configuration.groups
+        let members = groups.memberAttributes.map { "\($0.attribute):\($0.references.rawValue)" }
+        settingsSignature = ([users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
+                              groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute] + members).joined(separator: "\u{0}")
+    }
 
     /// DNs parsed so far in one sync, by their exact text: member values repeat the users' DNs, and
     /// parsing each distinct text once saves most of a full sync's parsing.
@@ -33,7 +45,7 @@ struct DirectoryEntryDecoder: Sendable {
             + groups.memberAttributes.map(\.attribute)
     }
 
-    func user(_ entry: LDAPEntry, _ parsed: inout ParsedDNs) -> Result<DirectoryUserRecord, DecodingWarning> {
+    func user(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout ParsedDNs) -> Result<DirectoryUserRecord, DecodingWarning> {
         let users = configuration.users
         let dn: DistinguishedName
         do {
@@ -51,10 +63,11 @@ struct DirectoryEntryDecoder: Sendable {
             id: id, dn: dn, login: login,
             displayName: entry.string(users.displayNameAttribute),
             mail: entry.string(users.mailAttribute),
-            enabled: !users.disabled.isDisabled(entry.strings(users.disabled.attribute))))
+            enabled: !users.disabled.isDisabled(entry.strings(users.disabled.attribute)),
+            fingerprint: fingerprint))
     }
 
-    func group(_ entry: LDAPEntry, _ parsed: inout ParsedDNs) -> (DirectoryGroupRecord?, [DecodingWarning]) {
+    func group(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout ParsedDNs) -> (DirectoryGroupRecord?, [DecodingWarning]) {
         let groups = configuration.groups
         let dn: DistinguishedName
         do {
@@ -86,7 +99,10 @@ struct DirectoryEntryDecoder: Sendable {
             }
         }
         let name = entry.string(groups.nameAttribute) ?? dn.firstValue ?? entry.dn
-        return (DirectoryGroupRecord(id: id, dn: dn, name: name, description: entry.string(groups.descriptionAttribute), members: members), warnings)
+        let record = DirectoryGroupRecord(
+            id: id, dn: dn, name: name, description: entry.string(groups.descriptionAttribute), members: members,
+            fingerprint: fingerprint)
+        return (record, warnings)
     }
 
     func changeMarker(_ entry: LDAPEntry) -> String? {
@@ -102,6 +118,41 @@ struct DirectoryEntryDecoder: Sendable {
         let before = value[..<hash.lowerBound]
         let backslashes = before.reversed().prefix { $0 == "\\" }.count
         return backslashes % 2 == 0 ? String(before) : value
+    }
+
+    func userID(_ entry: LDAPEntry) -> DirectoryEntryID? {
+        identifier(entry, configuration.users.idAttribute)
+    }
+
+    func groupID(_ entry: LDAPEntry) -> DirectoryEntryID? {
+        identifier(entry, configuration.groups.idAttribute)
+    }
+
+    /// SHA-256 over how entries are decoded, the DN and every attribute value as received, each
+    /// length-prefixed. Cryptographic, because whoever can edit a group must not be able to craft a change
+    /// that looks unchanged; it covers the decoding settings, so that changing them re-reads every entry.
+    func fingerprint(_ entry: LDAPEntry) -> String {
+        var hasher = SHA256()
+        func add(_ bytes: some DataProtocol) {
+            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        add(Data(settingsSignature.utf8))
+        add(Data(entry.dn.utf8))
+        for name in entry.attributes.keys.sorted() {
+            let values = entry.attributes[name] ?? []
+            add(Data(name.utf8))
+            withUnsafeBytes(of: UInt64(values.count).littleEndian) { hasher.update(bufferPointer: $0) }
+            for value in values { add(value) }
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     private func identifier(_ entry: LDAPEntry, _ attribute: String) -> DirectoryEntryID? {

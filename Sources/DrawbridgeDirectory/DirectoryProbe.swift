@@ -40,7 +40,7 @@ public struct DirectoryProbe: Sendable {
                 attributes: [groupSchema.idAttribute, groupSchema.nameAttribute], pageSize: configuration.pageSize)
             for try await page in connection.search(groupRequest) {
                 for entry in page {
-                    let (record, problems) = decoder.group(entry, &parsed)
+                    let (record, problems) = decoder.group(entry, fingerprint: nil, &parsed)
                     warnings += problems.map(\.description)
                     if let record { groups.append(GroupReference(id: record.id, dn: record.dn, name: record.name)) }
                 }

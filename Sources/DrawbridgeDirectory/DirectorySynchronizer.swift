@@ -122,36 +122,58 @@ public struct DirectorySynchronizer: Sendable {
         do {
             let userRequest = try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)
             for try await page in connection.search(userRequest) {
+                let known = try await transaction.fingerprints(of: .user, ids: page.compactMap(decoder.userID))
                 var records: [DirectoryUserRecord] = []
+                var unchanged: [DirectoryEntryID] = []
                 records.reserveCapacity(page.count)
                 for entry in page {
                     fetched.see(decoder.changeMarker(entry), ordering)
-                    switch decoder.user(entry, &parsed) {
+                    let fingerprint = decoder.fingerprint(entry)
+                    if let id = decoder.userID(entry), known[id] == fingerprint {
+                        unchanged.append(id)
+                        continue
+                    }
+                    switch decoder.user(entry, fingerprint: fingerprint, &parsed) {
                     case .success(let record): records.append(record)
                     case .failure(let warning): fetched.warnings.append(warning.description)
                     }
                 }
-                let batch = records
-                if let written = try await userWrites.submit({ try await transaction.upsertUsers(batch, seenAt: started) }) {
-                    fetched.users = fetched.users + written
+                let (batch, seen) = (records, unchanged)
+                let write: @Sendable () async throws -> UpsertResult = {
+                    try await transaction.markSeen(.user, ids: seen, at: started)
+                    var result = try await transaction.upsertUsers(batch, seenAt: started)
+                    result.unchanged += seen.count
+                    return result
                 }
+                if let written = try await userWrites.submit(write) { fetched.users = fetched.users + written }
             }
             if let written = try await userWrites.finish() { fetched.users = fetched.users + written }
 
             let groupRequest = try request(base: configuration.groups.baseDN, configuration.groups.filter, decoder.groupAttributes, since: watermark)
             for try await page in connection.search(groupRequest) {
+                let known = try await transaction.fingerprints(of: .group, ids: page.compactMap(decoder.groupID))
                 var records: [DirectoryGroupRecord] = []
+                var unchanged: [DirectoryEntryID] = []
                 records.reserveCapacity(page.count)
                 for entry in page {
                     fetched.see(decoder.changeMarker(entry), ordering)
-                    let (record, warnings) = decoder.group(entry, &parsed)
+                    let fingerprint = decoder.fingerprint(entry)
+                    if let id = decoder.groupID(entry), known[id] == fingerprint {
+                        unchanged.append(id)
+                        continue
+                    }
+                    let (record, warnings) = decoder.group(entry, fingerprint: fingerprint, &parsed)
                     fetched.warnings += warnings.map(\.description)
                     if let record { records.append(record) }
                 }
-                let batch = records
-                if let written = try await groupWrites.submit({ try await transaction.upsertGroups(batch, seenAt: started) }) {
-                    fetched.groups = fetched.groups + written
+                let (batch, seen) = (records, unchanged)
+                let write: @Sendable () async throws -> UpsertResult = {
+                    try await transaction.markSeen(.group, ids: seen, at: started)
+                    var result = try await transaction.upsertGroups(batch, seenAt: started)
+                    result.unchanged += seen.count
+                    return result
                 }
+                if let written = try await groupWrites.submit(write) { fetched.groups = fetched.groups + written }
             }
             if let written = try await groupWrites.finish() { fetched.groups = fetched.groups + written }
         } catch {

@@ -40,6 +40,10 @@ public protocol DirectorySyncTransaction: Sendable {
     /// Inserts or updates groups by id, replacing each group's member list with the one given. The result's
     /// `droppedMembers` lists the DN members that a stored group no longer has.
     func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult
+    /// Stored fingerprints of the live users or groups among `ids`, to recognise entries sent unchanged.
+    func fingerprints(of kind: DirectoryEntryKind, ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: String]
+    /// Records that entries the directory sent unchanged were seen, without rewriting them.
+    func markSeen(_ kind: DirectoryEntryKind, ids: [DirectoryEntryID], at time: Date) async throws
     /// Live users with these DNs (normalized comparison).
     func liveUsers(withDNs dns: [DistinguishedName]) async throws -> [StoredUser]
     /// Marks every live user and group whose last sighting is before `time` as deleted at `deletedAt`.

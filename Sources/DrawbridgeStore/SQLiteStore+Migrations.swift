@@ -24,6 +24,7 @@ extension SQLiteStore {
                     display_name TEXT,
                     mail TEXT,
                     enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                    fingerprint TEXT,
                     first_seen_at REAL NOT NULL,
                     synced_at REAL NOT NULL,
                     deleted_at REAL
@@ -38,6 +39,7 @@ extension SQLiteStore {
                     dn_norm TEXT NOT NULL,
                     name TEXT NOT NULL,
                     description TEXT,
+                    fingerprint TEXT,
                     first_seen_at REAL NOT NULL,
                     synced_at REAL NOT NULL,
                     deleted_at REAL

@@ -29,17 +29,18 @@ extension SQLiteSyncTransaction {
             }
             let rows: [[SQLiteData]] = batch.map { user in
                 [.text(user.id.rawValue), .text(user.dn.description), .text(user.dn.normalized), .text(user.login),
-                 SQLiteData(user.displayName), SQLiteData(user.mail), .integer(user.enabled ? 1 : 0), .float(seen), .float(seen)]
+                 SQLiteData(user.displayName), SQLiteData(user.mail), .integer(user.enabled ? 1 : 0), SQLiteData(user.fingerprint),
+                 .float(seen), .float(seen)]
             }
             // first_seen_at keeps its first value; synced_at marks the sighting that markNotSeen looks for.
             try await insertRows(
                 into: "directory_users",
-                columns: ["id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "first_seen_at", "synced_at"],
+                columns: ["id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "fingerprint", "first_seen_at", "synced_at"],
                 rows: rows,
                 suffix: """
                     ON CONFLICT (id) DO UPDATE SET dn = excluded.dn, dn_norm = excluded.dn_norm, login = excluded.login,
                     display_name = excluded.display_name, mail = excluded.mail, enabled = excluded.enabled,
-                    synced_at = excluded.synced_at, deleted_at = NULL
+                    fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, deleted_at = NULL
                     """,
                 operation: "upsert users")
         }
@@ -83,14 +84,16 @@ extension SQLiteSyncTransaction {
                 }
             }
             let insert = db.insert(into: "directory_groups")
-                .columns("id", "dn", "dn_norm", "name", "description", "first_seen_at", "synced_at")
+                .columns("id", "dn", "dn_norm", "name", "description", "fingerprint", "first_seen_at", "synced_at")
             for group in batch {
-                insert.values(group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description, seen, seen)
+                insert.values(
+                    group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description, group.fingerprint, seen, seen)
             }
             try await storeStep("upsert groups", "directory_groups") {
                 try await insert.onConflict(with: "id") {
                     $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "name")
-                        .set(excludedValueOf: "description").set(excludedValueOf: "synced_at").set("deleted_at", to: SQLLiteral.null)
+                        .set(excludedValueOf: "description").set(excludedValueOf: "fingerprint").set(excludedValueOf: "synced_at")
+                        .set("deleted_at", to: SQLLiteral.null)
                 }.run()
             }
             try await deleteMembers(ofGroups: replacedGroups)

@@ -51,6 +51,25 @@ import Testing
             #expect(again.users.unchanged == 4)
             #expect(again.groups.unchanged == 6)
             #expect(again.users.inserted + again.users.updated == 0)
+            // Unchanged entries are recognised by fingerprint and still count as seen.
+            #expect(again.deletedUsers == 0 && again.deletedGroups == 0)
+            #expect(try await harness.store.users(includeDeleted: false).count == 4)
+        }
+    }
+
+    @Test func changedDecodingSettingsReReadUnchangedEntries() async throws {
+        let rule = "  users:\n    disabled: { attribute: employeeType, equals: disabled }"
+        try await SyncHarness.with(ldif: [Self.basic], extraDirectoryYAML: rule) { harness in
+            _ = try await harness.sync(.full)
+            #expect(try await harness.store.user(login: "dave")?.record.enabled == true)
+            // Same directory and attributes, a new rule value: dave's entry did not change, but what it means did.
+            var directory = harness.configuration.directory
+            directory.users.disabled = DisabledRule(attribute: "employeeType", test: .equals("contractor"))
+            let synchronizer = DirectorySynchronizer(
+                configuration: directory, pool: harness.pool, store: harness.store, mapper: ScopeMapper(rules: harness.configuration.mappingRules))
+            let report = try await synchronizer.sync(.full)
+            #expect(report.users.newlyDisabled.count == 1)
+            #expect(try await harness.store.user(login: "dave")?.record.enabled == false)
         }
     }
 

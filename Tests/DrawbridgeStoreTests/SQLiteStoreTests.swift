@@ -118,6 +118,32 @@ import Testing
         }
     }
 
+    @Test func fingerprintsAndMarkSeenLetUnchangedEntriesSkipTheUpsert() async throws {
+        try await withStore { store in
+            var alice = try user("u1", "alice")
+            alice.fingerprint = "f-alice"
+            var team = try group("g1", "team", members: [.login("alice")])
+            team.fingerprint = "f-team"
+            try await store.withSyncTransaction(commit: true) { [alice, team] tx in
+                _ = try await tx.upsertUsers([alice, try user("u2", "bob")], seenAt: t0)
+                _ = try await tx.upsertGroups([team], seenAt: t0)
+                #expect(try await tx.markUsersDeleted([id("u2")], at: t0) == 1)
+            }
+            let deletions = try await store.withSyncTransaction(commit: true) { tx in
+                // Only live entries that have a fingerprint are reported; bob is deleted, unknown ids are absent.
+                #expect(try await tx.fingerprints(of: .user, ids: [id("u1"), id("u2"), id("nobody")]) == [id("u1"): "f-alice"])
+                #expect(try await tx.fingerprints(of: .group, ids: [id("g1")]) == [id("g1"): "f-team"])
+                try await tx.markSeen(.user, ids: [id("u1")], at: t1)
+                try await tx.markSeen(.group, ids: [id("g1")], at: t1)
+                return try await tx.markNotSeen(since: t1, deletedAt: t1)
+            }
+            // Seen without an upsert still counts as seen: nothing vanished, and the members stay.
+            #expect(deletions == DeletionCounts(users: 0, groups: 0))
+            #expect(try await store.user(id: id("u1"))?.syncedAt == t1)
+            #expect(try await store.members(ofGroup: id("g1"), transitive: false).map(\.record.login) == ["alice"])
+        }
+    }
+
     @Test func markNotSeenDeletesOnlyStaleEntriesAndTheirMembers() async throws {
         try await withStore { store in
             let kept = try group("g1", "kept", members: [.dn(try userDN("alice"))])
