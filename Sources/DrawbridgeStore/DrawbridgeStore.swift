@@ -40,7 +40,8 @@ public protocol DirectorySyncTransaction: Sendable {
     /// Inserts or updates groups by id, replacing each group's member list with the one given. The result's
     /// `droppedMembers` lists the DN members that a stored group no longer has.
     func upsertGroups(_ groups: [DirectoryGroupRecord], seenAt: Date) async throws -> UpsertResult
-    /// Stored fingerprints of the live users or groups among `ids`, to recognise entries sent unchanged.
+    /// Fingerprints of the live users or groups among `ids` as committed before this transaction, to
+    /// recognise entries sent unchanged (a sync sees each entry once, so this transaction has not written them).
     func fingerprints(of kind: DirectoryEntryKind, ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: String]
     /// Records that entries the directory sent unchanged were seen, without rewriting them.
     func markSeen(_ kind: DirectoryEntryKind, ids: [DirectoryEntryID], at time: Date) async throws

@@ -90,7 +90,7 @@ public final class SQLiteStore: DrawbridgeStore {
     ) async throws -> T {
         try await writeLock.withLock { [self] in
             try await inWriteTransaction(commit: commit) {
-                let transaction = SQLiteSyncTransaction(db: writer, connection: writerConnection)
+                let transaction = SQLiteSyncTransaction(db: writer, connection: writerConnection, committed: readerConnection)
                 defer { transaction.finish() }
                 return try await body(transaction)
             }

@@ -11,7 +11,7 @@ extension SQLiteSyncTransaction {
             let batch = ids[start..<min(start + SQLiteStoreReader.batchSize, ids.count)]
             let placeholders = Array(repeating: "?", count: batch.count).joined(separator: ", ")
             let rows = try await storeStep("select fingerprints", table) {
-                try await connection.query(
+                try await committed.query(
                     "SELECT id, fingerprint FROM \(table) WHERE deleted_at IS NULL AND fingerprint IS NOT NULL AND id IN (\(placeholders))",
                     batch.map { .text($0.rawValue) })
             }

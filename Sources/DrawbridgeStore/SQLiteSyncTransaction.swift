@@ -10,11 +10,15 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
     let db: any SQLDatabase
     /// The same connection as `db`, for bulk inserts with SQLite's own bind values.
     let connection: SQLiteConnection
+    /// The store's read connection: it sees the state before this transaction, and its queries do not
+    /// wait behind this transaction's writes.
+    let committed: SQLiteConnection
     private let isOpen = Mutex(true)
 
-    init(db: any SQLDatabase, connection: SQLiteConnection) {
+    init(db: any SQLDatabase, connection: SQLiteConnection, committed: SQLiteConnection) {
         self.db = db
         self.connection = connection
+        self.committed = committed
     }
 
     /// Called when the transaction's body returns: a reference that escaped it must not write into
