@@ -120,12 +120,8 @@ struct DirectoryEntryDecoder: Sendable {
         return backslashes % 2 == 0 ? String(before) : value
     }
 
-    func userID(_ entry: LDAPEntry) -> DirectoryEntryID? {
-        identifier(entry, configuration.users.idAttribute)
-    }
-
-    func groupID(_ entry: LDAPEntry) -> DirectoryEntryID? {
-        identifier(entry, configuration.groups.idAttribute)
+    func id(of kind: DirectoryEntryKind, _ entry: LDAPEntry) -> DirectoryEntryID? {
+        identifier(entry, kind == .user ? configuration.users.idAttribute : configuration.groups.idAttribute)
     }
 
     /// SHA-256 over how entries are decoded, the DN and every attribute value as received, each

@@ -115,73 +115,70 @@ public struct DirectorySynchronizer: Sendable {
     ) async throws -> Fetched {
         var fetched = Fetched()
         var parsed = DirectoryEntryDecoder.ParsedDNs()
-        let ordering = configuration.changeOrdering
-        // Each page is written while the next one is decoded (and, in the LDAP client, fetched).
-        var userWrites = OrderedWriter<UpsertResult>()
-        var groupWrites = OrderedWriter<UpsertResult>()
-        do {
-            let userRequest = try request(base: configuration.users.baseDN, configuration.users.filter, decoder.userAttributes, since: watermark)
-            for try await page in connection.search(userRequest) {
-                let known = try await transaction.fingerprints(of: .user, ids: page.compactMap(decoder.userID))
-                var records: [DirectoryUserRecord] = []
-                var unchanged: [DirectoryEntryID] = []
-                records.reserveCapacity(page.count)
-                for entry in page {
-                    fetched.see(decoder.changeMarker(entry), ordering)
-                    let fingerprint = decoder.fingerprint(entry)
-                    if let id = decoder.userID(entry), known[id] == fingerprint {
-                        unchanged.append(id)
-                        continue
-                    }
-                    switch decoder.user(entry, fingerprint: fingerprint, &parsed) {
-                    case .success(let record): records.append(record)
-                    case .failure(let warning): fetched.warnings.append(warning.description)
-                    }
+        let users = configuration.users
+        let userResult = try await syncPages(
+            try request(base: users.baseDN, users.filter, decoder.userAttributes, since: watermark), .user, connection, transaction,
+            started: started, fetched: &fetched, parsed: &parsed,
+            decode: { entry, fingerprint, parsed in
+                switch decoder.user(entry, fingerprint: fingerprint, &parsed) {
+                case .success(let record): (record, [])
+                case .failure(let warning): (nil, [warning])
                 }
-                let (batch, seen) = (records, unchanged)
-                let write: @Sendable () async throws -> UpsertResult = {
-                    try await transaction.markSeen(.user, ids: seen, at: started)
-                    var result = try await transaction.upsertUsers(batch, seenAt: started)
-                    result.unchanged += seen.count
-                    return result
-                }
-                if let written = try await userWrites.submit(write) { fetched.users = fetched.users + written }
-            }
-            if let written = try await userWrites.finish() { fetched.users = fetched.users + written }
+            },
+            upsert: { records in try await transaction.upsertUsers(records, seenAt: started) })
+        let groups = configuration.groups
+        let groupResult = try await syncPages(
+            try request(base: groups.baseDN, groups.filter, decoder.groupAttributes, since: watermark), .group, connection, transaction,
+            started: started, fetched: &fetched, parsed: &parsed,
+            decode: { entry, fingerprint, parsed in decoder.group(entry, fingerprint: fingerprint, &parsed) },
+            upsert: { records in try await transaction.upsertGroups(records, seenAt: started) })
+        fetched.users = userResult
+        fetched.groups = groupResult
+        return fetched
+    }
 
-            let groupRequest = try request(base: configuration.groups.baseDN, configuration.groups.filter, decoder.groupAttributes, since: watermark)
-            for try await page in connection.search(groupRequest) {
-                let known = try await transaction.fingerprints(of: .group, ids: page.compactMap(decoder.groupID))
-                var records: [DirectoryGroupRecord] = []
+    /// Reads the pages of one search and writes them: entries whose fingerprint is unchanged are only marked
+    /// as seen; the others are decoded and upserted. Each page is written while the next is decoded.
+    private func syncPages<Record: Sendable>(
+        _ request: LDAPSearchRequest, _ kind: DirectoryEntryKind, _ connection: LDAPConnection,
+        _ transaction: any DirectorySyncTransaction, started: Date, fetched: inout Fetched, parsed: inout DirectoryEntryDecoder.ParsedDNs,
+        decode: (LDAPEntry, String, inout DirectoryEntryDecoder.ParsedDNs) -> (Record?, [DecodingWarning]),
+        upsert: @escaping @Sendable ([Record]) async throws -> UpsertResult
+    ) async throws -> UpsertResult {
+        var total = UpsertResult()
+        var writes = OrderedWriter<UpsertResult>()
+        do {
+            for try await page in connection.search(request) {
+                let known = try await transaction.fingerprints(of: kind, ids: page.compactMap { decoder.id(of: kind, $0) })
+                var records: [Record] = []
                 var unchanged: [DirectoryEntryID] = []
                 records.reserveCapacity(page.count)
                 for entry in page {
-                    fetched.see(decoder.changeMarker(entry), ordering)
+                    fetched.see(decoder.changeMarker(entry), configuration.changeOrdering)
                     let fingerprint = decoder.fingerprint(entry)
-                    if let id = decoder.groupID(entry), known[id] == fingerprint {
+                    if let id = decoder.id(of: kind, entry), known[id] == fingerprint {
                         unchanged.append(id)
                         continue
                     }
-                    let (record, warnings) = decoder.group(entry, fingerprint: fingerprint, &parsed)
+                    let (record, warnings) = decode(entry, fingerprint, &parsed)
                     fetched.warnings += warnings.map(\.description)
                     if let record { records.append(record) }
                 }
                 let (batch, seen) = (records, unchanged)
                 let write: @Sendable () async throws -> UpsertResult = {
-                    try await transaction.markSeen(.group, ids: seen, at: started)
-                    var result = try await transaction.upsertGroups(batch, seenAt: started)
+                    try await transaction.markSeen(kind, ids: seen, at: started)
+                    var result = try await upsert(batch)
                     result.unchanged += seen.count
                     return result
                 }
-                if let written = try await groupWrites.submit(write) { fetched.groups = fetched.groups + written }
+                if let written = try await writes.submit(write) { total = total + written }
             }
-            if let written = try await groupWrites.finish() { fetched.groups = fetched.groups + written }
+            if let written = try await writes.finish() { total = total + written }
         } catch {
-            await userWrites.abandon()
-            await groupWrites.abandon()
+            await writes.abandon()
             throw error
         }
-        return fetched
+        return total
     }
 
     private func request(base: DistinguishedName, _ filter: LDAPFilter, _ attributes: [String], since watermark: String?) throws -> LDAPSearchRequest {
