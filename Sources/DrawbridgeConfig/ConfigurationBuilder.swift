@@ -47,6 +47,10 @@ struct ConfigurationBuilder {
         } catch {
             throw fail("directory", error.description)
         }
+        if case .simple = connection.credentials, !connection.startTLS, raw.tls?.allowCleartext != true,
+            let cleartext = urls.first(where: { $0.lowercased().hasPrefix("ldap://") }) {
+            throw fail("directory.urls", "\(cleartext) would send the bind password unencrypted; use ldaps://, set startTLS: true, or set tls.allowCleartext: true if the network is trusted")
+        }
         let pageSize = raw.pageSize ?? 500
         guard (1...100_000).contains(pageSize) else { throw fail("directory.pageSize", "must be between 1 and 100000") }
         let poolSize = raw.poolSize ?? 4

@@ -23,6 +23,7 @@ struct RawDirectory: Codable {
 struct RawTLS: Codable {
     var caFile: String?
     var verify: String?
+    var allowCleartext: Bool?
 }
 
 struct RawBind: Codable {

@@ -118,13 +118,17 @@ public struct StoredGroup: Sendable, Hashable, Codable {
 
 /// Bookkeeping of the connector between runs.
 public struct SyncState: Sendable, Hashable, Codable {
-    /// The highest change marker (modifyTimestamp, whenChanged or uSNChanged) seen so far.
+    /// The next incremental sync reads entries whose change marker (modifyTimestamp, whenChanged or
+    /// uSNChanged) is at or after this; it is never later than the server's position when the last sync began.
     public var watermark: String?
+    /// The server a counter watermark belongs to (AD's dsServiceName): uSNChanged is counted per server.
+    public var watermarkServer: String?
     public var lastFullSyncAt: Date?
     public var lastSyncAt: Date?
 
-    public init(watermark: String? = nil, lastFullSyncAt: Date? = nil, lastSyncAt: Date? = nil) {
+    public init(watermark: String? = nil, watermarkServer: String? = nil, lastFullSyncAt: Date? = nil, lastSyncAt: Date? = nil) {
         self.watermark = watermark
+        self.watermarkServer = watermarkServer
         self.lastFullSyncAt = lastFullSyncAt
         self.lastSyncAt = lastSyncAt
     }

@@ -16,7 +16,8 @@ struct DirectoryEntryDecoder: Sendable {
         let users = configuration.users
         let groups = configuration.groups
         let members = groups.memberAttributes.map { "\($0.attribute):\($0.references.rawValue)" }
-        settingsSignature = ([users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
+        // The version changes whenever decoding itself changes, so stored fingerprints from older code do not match.
+        settingsSignature = (["decoder-1", users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
                               groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute] + members).joined(separator: "\u{0}")
     }
 
@@ -161,12 +162,40 @@ struct DirectoryEntryDecoder: Sendable {
         return DirectoryEntryID(rawValue: text.lowercased())
     }
 
-    /// Active Directory's GUID text form: the first three fields are little-endian.
+    /// A filter matching the entry with this id. objectGUID is matched as its 16 binary bytes: AD does not
+    /// match the text form, and a text filter would find nothing and make a live user look deleted.
+    func filter(matching id: DirectoryEntryID, _ kind: DirectoryEntryKind) throws -> LDAPFilter {
+        let attribute = kind == .user ? configuration.users.idAttribute : configuration.groups.idAttribute
+        if attribute.lowercased() == "objectguid" {
+            guard let bytes = Self.parseGUID(id.rawValue) else {
+                throw DecodingWarning(dn: id.rawValue, problem: "the stored id is not a GUID; run a full sync")
+            }
+            return try .equal(attribute, bytes: bytes)
+        }
+        return try .equal(attribute, id.rawValue)
+    }
+
+    /// The byte order of AD's GUID text form: the first three fields are little-endian.
+    private static let guidByteOrder = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+
     static func formatGUID(_ bytes: Data) -> String {
         let b = [UInt8](bytes)
-        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
-        let hex = order.map { String(format: "%02x", b[$0]) }
+        let hex = guidByteOrder.map { String(format: "%02x", b[$0]) }
         return "\(hex[0..<4].joined())-\(hex[4..<6].joined())-\(hex[6..<8].joined())-\(hex[8..<10].joined())-\(hex[10..<16].joined())"
+    }
+
+    /// The inverse of `formatGUID`.
+    static func parseGUID(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8.filter { $0 != UInt8(ascii: "-") })
+        guard digits.count == 32, text.count == 36 else { return nil }
+        var textOrder: [UInt8] = []
+        for index in stride(from: 0, to: 32, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            textOrder.append(byte)
+        }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for (position, source) in guidByteOrder.enumerated() { bytes[source] = textOrder[position] }
+        return bytes
     }
 }
 

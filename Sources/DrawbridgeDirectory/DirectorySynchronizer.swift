@@ -64,18 +64,24 @@ public struct DirectorySynchronizer: Sendable {
     private func run(
         _ kind: SyncReport.Kind, dryRun: Bool, started: Date, state: SyncState, _ transaction: any DirectorySyncTransaction
     ) async throws -> SyncReport {
-        var report = SyncReport(kind: kind, dryRun: dryRun, startedAt: started)
-        let since = kind == .incremental ? state.watermark : nil
-        let fetched = try await pool.withConnection { connection in
-            try await fetch(connection, since: since, started: started, transaction)
+        let timer = ContinuousClock.now
+        let (position, fetched, kind) = try await pool.withConnection { connection in
+            let position = try await serverPosition(connection)
+            // A counter from another server (another domain controller) means nothing here: read everything.
+            let kind = kind == .incremental && position?.server != state.watermarkServer ? .full : kind
+            let since = kind == .incremental ? state.watermark : nil
+            return (position, try await fetch(connection, since: since, started: started, transaction), kind)
         }
+        var report = SyncReport(kind: kind, dryRun: dryRun, startedAt: started)
         report.users = fetched.users
         report.groups = fetched.groups
         for warning in fetched.warnings { report.warn(warning) }
-        var watermark = state.watermark
-        if let newest = fetched.newestMarker, watermark.map({ configuration.changeOrdering.isAfter(newest, $0) }) ?? true {
-            watermark = newest
-        }
+        let watermarks = ChangeWatermark(ordering: configuration.changeOrdering)
+        let watermark = watermarks.holding(
+            watermarks.next(
+                previous: kind == .incremental ? state.watermark : nil, newestSeen: fetched.newestMarker, start: position,
+                elapsed: ContinuousClock.now - timer),
+            at: fetched.oldestUnusable)
         report.watermark = watermark
 
         switch kind {
@@ -93,9 +99,19 @@ public struct DirectorySynchronizer: Sendable {
         report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)
         report.bindingCount = mapping.bindings.count
         try await transaction.setSyncState(SyncState(
-            watermark: watermark, lastFullSyncAt: kind == .full ? started : state.lastFullSyncAt, lastSyncAt: started))
+            watermark: watermark, watermarkServer: position?.server, lastFullSyncAt: kind == .full ? started : state.lastFullSyncAt,
+            lastSyncAt: started))
         for warning in report.warnings { logger.warning("\(warning)") }
         return report
+    }
+
+    /// AD publishes its update counter in the root DSE; other servers publish no position.
+    private func serverPosition(_ connection: LDAPConnection) async throws -> ChangeWatermark.ServerPosition? {
+        guard configuration.changeOrdering == .number else { return nil }
+        let rootDSE = try await connection.searchAll(
+            LDAPSearchRequest(base: "", scope: .base, attributes: ["highestCommittedUSN", "dsServiceName"], pageSize: nil))
+        guard let entry = rootDSE.first, let counter = entry.string("highestCommittedUSN") else { return nil }
+        return ChangeWatermark.ServerPosition(counter: counter, server: entry.string("dsServiceName"))
     }
 
     private struct Fetched: Sendable {
@@ -103,10 +119,17 @@ public struct DirectorySynchronizer: Sendable {
         var groups = UpsertResult()
         var warnings: [String] = []
         var newestMarker: String?
+        /// The earliest marker of an entry that was skipped with a warning: its change must be read again.
+        var oldestUnusable: String?
 
         mutating func see(_ marker: String?, _ ordering: ChangeOrdering) {
             guard let marker else { return }
             if newestMarker.map({ ordering.isAfter(marker, $0) }) ?? true { newestMarker = marker }
+        }
+
+        mutating func skip(_ marker: String?, _ ordering: ChangeOrdering) {
+            guard let marker else { return }
+            if oldestUnusable.map({ ordering.isAfter($0, marker) }) ?? true { oldestUnusable = marker }
         }
     }
 
@@ -162,7 +185,7 @@ public struct DirectorySynchronizer: Sendable {
                     }
                     let (record, warnings) = decode(entry, fingerprint, &parsed)
                     fetched.warnings += warnings.map(\.description)
-                    if let record { records.append(record) }
+                    if let record { records.append(record) } else { fetched.skip(decoder.changeMarker(entry), configuration.changeOrdering) }
                 }
                 let (batch, seen) = (records, unchanged)
                 let write: @Sendable () async throws -> UpsertResult = {
@@ -199,7 +222,7 @@ public struct DirectorySynchronizer: Sendable {
         let gone: [DirectoryEntryID] = try await pool.withConnection { connection in
             var gone: [DirectoryEntryID] = []
             for candidate in candidates {
-                let filter = LDAPFilter.and([users.filter, try .equal(users.idAttribute, candidate.record.id.rawValue)])
+                let filter = LDAPFilter.and([users.filter, try decoder.filter(matching: candidate.record.id, .user)])
                 let request = LDAPSearchRequest(base: users.baseDN.description, scope: .subtree, filter: filter.description, attributes: ["1.1"], pageSize: nil)
                 if try await connection.searchAll(request).isEmpty { gone.append(candidate.record.id) }
             }

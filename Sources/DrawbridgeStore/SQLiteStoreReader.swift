@@ -229,6 +229,7 @@ struct SQLiteStoreReader: Sendable {
             for row in try await db.select().columns("key", "value").from("sync_state").all() {
                 switch try row.decode(column: "key", as: String.self) {
                 case SyncStateKey.watermark.rawValue: state.watermark = try row.decode(column: "value", as: String.self)
+                case SyncStateKey.watermarkServer.rawValue: state.watermarkServer = try row.decode(column: "value", as: String.self)
                 case SyncStateKey.lastFullSyncAt.rawValue: state.lastFullSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
                 case SyncStateKey.lastSyncAt.rawValue: state.lastSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
                 default: break
@@ -308,6 +309,7 @@ enum MemberKind: String {
 /// The keys of `sync_state`.
 enum SyncStateKey: String, CaseIterable {
     case watermark
+    case watermarkServer
     case lastFullSyncAt
     case lastSyncAt
 }

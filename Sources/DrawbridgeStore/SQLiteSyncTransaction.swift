@@ -54,6 +54,7 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
         try ensureOpen("update sync state")
         let values: [(SyncStateKey, (any Encodable & Sendable)?)] = [
             (.watermark, state.watermark),
+            (.watermarkServer, state.watermarkServer),
             (.lastFullSyncAt, state.lastFullSyncAt?.timeIntervalSince1970),
             (.lastSyncAt, state.lastSyncAt?.timeIntervalSince1970),
         ]

@@ -11,34 +11,48 @@ extension LDAPConnection {
 
     /// Adds values; values already present count as success (result 20, attributeOrValueExists).
     public func addValues(_ values: [String], to attribute: String, of dn: String) async throws {
-        try await changeValues(.add, values, attribute, dn, tolerating: .attributeOrValueExists)
+        try await changeValues(.add, values, attribute, dn)
     }
 
     /// Deletes values; values already gone count as success (result 16, noSuchAttribute).
     /// Removing the last `member` of a `groupOfNames` fails with result 65 (`isObjectClassViolation`).
     public func deleteValues(_ values: [String], from attribute: String, of dn: String) async throws {
-        try await changeValues(.delete, values, attribute, dn, tolerating: .noSuchAttribute)
+        try await changeValues(.delete, values, attribute, dn)
     }
 
-    private func changeValues(
-        _ operation: LDAPModification.Operation, _ values: [String], _ attribute: String, _ dn: String,
-        tolerating tolerated: LDAPResultCode
-    ) async throws {
+    private func changeValues(_ operation: LDAPModification.Operation, _ values: [String], _ attribute: String, _ dn: String) async throws {
         guard !values.isEmpty else { return }
         try await withHandle { handle in
             do {
                 try Self.modify(handle, dn, [LDAPModification(operation, attribute, values)])
-            } catch let error as LDAPError where error.resultCode == tolerated {
+            } catch let error as LDAPError where Self.isAlreadyApplied(error, operation) {
                 // One value in the batch was already applied, which fails the whole operation: redo value by value.
                 guard values.count > 1 else { return }
                 for value in values {
                     do {
                         try Self.modify(handle, dn, [LDAPModification(operation, attribute, [value])])
-                    } catch let error as LDAPError where error.resultCode == tolerated {
+                    } catch let error as LDAPError where Self.isAlreadyApplied(error, operation) {
                         continue
                     }
                 }
             }
+        }
+    }
+
+    /// Whether a failed add or delete of values means they were already there or already gone: result 20 or 16,
+    /// or Active Directory's answers for linked attributes such as `member` (68 with ERROR_MEMBER_IN_GROUP,
+    /// 0x562, and 53 with ERROR_MEMBER_NOT_IN_GROUP, 0x561, at the start of the diagnostic).
+    static func isAlreadyApplied(_ error: LDAPError, _ operation: LDAPModification.Operation) -> Bool {
+        let diagnostic = error.diagnosticMessage ?? ""
+        switch operation {
+        case .add:
+            return error.resultCode == .attributeOrValueExists
+                || (error.resultCode == .entryAlreadyExists && diagnostic.hasPrefix("00000562"))
+        case .delete:
+            return error.resultCode == .noSuchAttribute
+                || (error.resultCode == .unwillingToPerform && diagnostic.hasPrefix("00000561"))
+        case .replace:
+            return false
         }
     }
 

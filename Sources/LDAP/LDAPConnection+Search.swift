@@ -8,8 +8,7 @@ extension LDAPConnection {
         var cookie: Data?
     }
 
-    /// Streams the results of `request` page by page: only one page is held in memory at a time, and the
-    /// next page is requested only when the consumer asks for it.
+    /// Streams the results of `request` page by page; at most two pages are held in memory (see `LDAPSearchResults`).
     public func search(_ request: LDAPSearchRequest) -> LDAPSearchResults {
         LDAPSearchResults(connection: self, request: request)
     }
@@ -45,10 +44,12 @@ extension LDAPConnection {
             result.removeAttribute(description)
             while let end = range.end {
                 let (start, overflow) = end.addingReportingOverflow(1)
+                // Each reply must continue where the last ended, or a confused server could keep the loop going forever.
                 guard !overflow, let next = try fetch(AttributeRange.request(range.attribute, from: start)),
                     let (nextDescription, nextRange) = next.attributes.keys.lazy
                         .compactMap({ key in AttributeRange(attributeDescription: key).map { (key, $0) } })
-                        .first(where: { $0.1.attribute.lowercased() == range.attribute.lowercased() })
+                        .first(where: { $0.1.attribute.lowercased() == range.attribute.lowercased() }),
+                    nextRange.start == start, nextRange.end.map({ $0 >= start }) ?? true
                 else {
                     throw LDAPError.invalidResponse("the server stopped returning ranged values of \(range.attribute) for \(entry.dn)")
                 }
@@ -103,7 +104,7 @@ extension LDAPConnection {
             if let diagnostic { ldap_memfree(diagnostic) }
             if let returnedControls { ldap_controls_free(returnedControls) }
         }
-        guard parseCode == LDAP_SUCCESS else { try check(parseCode, handle, operation: operation); return SearchPage(entries: [], cookie: nil) }
+        try check(parseCode, handle, operation: operation)
         guard resultCode == LDAP_SUCCESS else {
             throw LDAPError.server(LDAPResultCode(rawValue: resultCode), diagnostic: diagnostic.map { String(cString: $0) } ?? "", operation: operation)
         }
@@ -181,7 +182,7 @@ public struct LDAPSearchResults: AsyncSequence, Sendable {
             }
             started = true
             next = nil
-            if request.pageSize != nil, let cookie = page.cookie {
+            if let cookie = page.cookie {
                 let connection = connection
                 let request = request
                 next = Task { try await connection.fetchPage(request, cookie: cookie) }

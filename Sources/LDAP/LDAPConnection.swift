@@ -53,7 +53,18 @@ public final class LDAPConnection: @unchecked Sendable {
                     continuation.resume(throwing: LDAPError.server(.serverDown, diagnostic: "connection closed", operation: "use"))
                     return
                 }
-                continuation.resume(with: Result { try body(handle) })
+                continuation.resume(with: Result {
+                    do {
+                        return try body(handle)
+                    } catch let error as LDAPError where error.isConnectionLost {
+                        // A handle that lost its server must never be used again: were libldap to reconnect it
+                        // (it has code paths that connect a handle on demand), it would do so without binding and
+                        // without StartTLS. Closing it means this connection can only fail from now on.
+                        ldap_unbind_ext_s(handle, nil, nil)
+                        self.handle = nil
+                        throw error
+                    }
+                })
             }
         }
     }

@@ -37,6 +37,11 @@ public struct LDAPFilter: Sendable, Hashable, CustomStringConvertible {
         LDAPFilter(.equal(attribute: try validated(attribute), value: Array(value.utf8)))
     }
 
+    /// Equality with a binary value, such as Active Directory's 16-byte objectGUID.
+    public static func equal(_ attribute: String, bytes: [UInt8]) throws(LDAPFilterError) -> LDAPFilter {
+        LDAPFilter(.equal(attribute: try validated(attribute), value: bytes))
+    }
+
     public static func present(_ attribute: String) throws(LDAPFilterError) -> LDAPFilter {
         LDAPFilter(.present(attribute: try validated(attribute)))
     }

@@ -10,7 +10,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Flag(help: "Read everything and mark what vanished as deleted (default: incremental since the last change seen).")
+    @Flag(help: "Read everything and mark what vanished as deleted (default: incremental, or full when the full-sync interval has passed).")
     var full = false
 
     @Flag(help: "Report what would change without changing the store.")

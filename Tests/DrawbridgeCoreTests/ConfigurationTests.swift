@@ -8,6 +8,7 @@ import Testing
     private let minimal = """
         directory:
           urls: ["ldap://127.0.0.1:3890"]
+          startTLS: true
           bind:
             dn: cn=drawbridge,ou=services,dc=example,dc=org
             passwordEnv: TEST_LDAP_PASSWORD
@@ -121,7 +122,7 @@ import Testing
         #expect(try problem(minimal + "\n  flavor: novell").keyPath == "directory.flavor")
         #expect(try problem(minimal + "\n  timeouts: { connect: soon }").keyPath == "directory.timeouts.connect")
         #expect(try problem(minimal.replacingOccurrences(of: "baseDN: dc=example,dc=org", with: "baseDN: 'dc=example,,dc=org'")).keyPath == "directory.baseDN")
-        #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "ldaps://") + "\n  startTLS: true").description.contains("StartTLS"))
+        #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "ldaps://")).description.contains("StartTLS"))
     }
 
     @Test func mappingRulesAreCompiledAndChecked() throws {
@@ -145,6 +146,18 @@ import Testing
         let missingCapture = try problem(minimal + rules.replacingOccurrences(of: "/subscriptions/{sub}", with: "/subscriptions/{subscription}"))
         #expect(missingCapture.keyPath == "mapping.rules[0]")
         #expect(missingCapture.description.contains("{subscription}"))
+    }
+
+    @Test func passwordsAreNotSentInCleartextUnlessAllowed() throws {
+        let cleartext = minimal.replacingOccurrences(of: "  startTLS: true\n", with: "")
+        let error = try problem(cleartext)
+        #expect(error.keyPath == "directory.urls")
+        #expect(error.description.contains("unencrypted"))
+        #expect(try parse(cleartext + "\n  tls: { allowCleartext: true }").directory.connection.startTLS == false)
+        // Anonymous binds carry no password.
+        #expect(throws: Never.self) {
+            try parse("directory:\n  urls: [\"ldap://127.0.0.1:3890\"]\n  bind: { anonymous: true }\n  baseDN: dc=example,dc=org")
+        }
     }
 
     @Test func anonymousBindMustBeExplicitAndAlone() throws {

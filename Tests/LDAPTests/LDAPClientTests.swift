@@ -181,6 +181,20 @@ import Testing
         }
     }
 
+    @Test func aConnectionThatLostItsServerNeverReconnectsOnItsOwn() async throws {
+        try await TestDirectory.with(ldif: [Self.people(2)]) { directory in
+            let connection = try await LDAPConnection.connect(Self.service(directory))
+            try await directory.restart()
+            let request = LDAPSearchRequest(base: "ou=people,dc=example,dc=org", filter: "(objectClass=inetOrgPerson)", attributes: ["uid"])
+            let first = try #require(await #expect(throws: LDAPError.self) { try await connection.searchAll(request) })
+            #expect(first.isConnectionLost)
+            // Any success here would come from a connection that is neither bound nor protected by StartTLS.
+            let second = try #require(await #expect(throws: LDAPError.self) { try await connection.searchAll(request) })
+            #expect(second.isConnectionLost)
+            await connection.close()
+        }
+    }
+
     @Test(arguments: ["*)(uid=*", "*", "\\", "\u{0}", ")(|(objectClass=*)", "p00001)(uid=p00002"])
     func filterInjectionMatchesNothing(_ login: String) async throws {
         try await TestDirectory.with(ldif: [Self.people(3)]) { directory in
@@ -199,6 +213,28 @@ import Testing
             let found = try await connection.searchAll(LDAPSearchRequest(base: "ou=people,dc=example,dc=org", filter: try LDAPFilter.equal("uid", "star*(x)\\").description, attributes: ["uid"]))
             #expect(found.map { $0.string("uid") } == ["star*(x)\\"])
             await connection.close()
+        }
+    }
+
+    @Test func activeDirectoryAnswersForMembersAlreadyThereOrGoneCountAsApplied() {
+        let added = LDAPError.server(.entryAlreadyExists, diagnostic: "00000562: UpdErr: DSID-031A11C4, problem 6005 (ENTRY_EXISTS), data 0", operation: "modify")
+        let removed = LDAPError.server(.unwillingToPerform, diagnostic: "00000561: SvcErr: DSID-031A1021, problem 5003 (WILL_NOT_PERFORM), data 0", operation: "modify")
+        #expect(LDAPConnection.isAlreadyApplied(added, .add))
+        #expect(LDAPConnection.isAlreadyApplied(removed, .delete))
+        #expect(LDAPConnection.isAlreadyApplied(LDAPError.server(.attributeOrValueExists, diagnostic: "", operation: "modify"), .add))
+        #expect(LDAPConnection.isAlreadyApplied(LDAPError.server(.noSuchAttribute, diagnostic: "", operation: "modify"), .delete))
+        // The same codes for other reasons are real failures.
+        #expect(!LDAPConnection.isAlreadyApplied(LDAPError.server(.unwillingToPerform, diagnostic: "00002035: LdapErr: DSID-0C090E3D", operation: "modify"), .delete))
+        #expect(!LDAPConnection.isAlreadyApplied(LDAPError.server(.entryAlreadyExists, diagnostic: "", operation: "modify"), .add))
+        #expect(!LDAPConnection.isAlreadyApplied(added, .delete))
+    }
+
+    @Test func rangesThatDoNotContinueAreRefused() {
+        let first = LDAPEntry(dn: "CN=Big,DC=corp", attributes: ["member;range=0-1": [Data("a".utf8)]])
+        // A reply that starts over would otherwise loop forever.
+        let again = LDAPEntry(dn: "CN=Big,DC=corp", attributes: ["member;range=0-1": [Data("a".utf8)]])
+        #expect(throws: LDAPError.self) {
+            try LDAPConnection.collectRangedAttributes(of: first) { _ in again }
         }
     }
 
