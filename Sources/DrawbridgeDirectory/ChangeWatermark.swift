@@ -21,11 +21,16 @@ struct ChangeWatermark {
             // Without the server's counter there is no sound bound; the newest marker seen is the best left.
             candidate = start?.counter ?? newestSeen
         case .time:
-            // Markers and the sync's duration are both on the server's timeline, so clock skew does not enter;
-            // the extra two seconds cover the markers' one-second resolution.
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            candidate = newestSeen.flatMap(Self.parseGeneralizedTime).map {
-                Self.formatGeneralizedTime($0.addingTimeInterval(-(seconds + 2)))
+            if let clock = start.flatMap({ Self.parseGeneralizedTime($0.counter) }) {
+                // The server's clock as the sync began; a second earlier covers a fraction the clock may drop.
+                candidate = Self.formatGeneralizedTime(clock.addingTimeInterval(-1))
+            } else {
+                // Markers and the sync's duration are both on the server's timeline, so clock skew does not
+                // enter; the extra two seconds cover the markers' one-second resolution.
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                candidate = newestSeen.flatMap(Self.parseGeneralizedTime).map {
+                    Self.formatGeneralizedTime($0.addingTimeInterval(-(seconds + 2)))
+                }
             }
         }
         guard let candidate else { return previous }

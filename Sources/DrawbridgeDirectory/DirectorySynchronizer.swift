@@ -105,13 +105,26 @@ public struct DirectorySynchronizer: Sendable {
         return report
     }
 
-    /// AD publishes its update counter in the root DSE; other servers publish no position.
+    /// Where the directory stands as the sync begins, where the server publishes it: AD's update counter, or
+    /// the server's clock (AD's root DSE, OpenLDAP's back-monitor, 389-ds's cn=monitor) for time markers.
     private func serverPosition(_ connection: LDAPConnection) async throws -> ChangeWatermark.ServerPosition? {
-        guard configuration.changeOrdering == .number else { return nil }
-        let rootDSE = try await connection.searchAll(
-            LDAPSearchRequest(base: "", scope: .base, attributes: ["highestCommittedUSN", "dsServiceName"], pageSize: nil))
-        guard let entry = rootDSE.first, let counter = entry.string("highestCommittedUSN") else { return nil }
-        return ChangeWatermark.ServerPosition(counter: counter, server: entry.string("dsServiceName"))
+        func read(_ base: String, _ attributes: [String]) async -> LDAPEntry? {
+            // A server that does not publish it, or hides it from this account, is answered by the fallback.
+            try? await connection.searchAll(LDAPSearchRequest(base: base, scope: .base, attributes: attributes, pageSize: nil)).first
+        }
+        switch configuration.changeOrdering {
+        case .number:
+            guard let entry = await read("", ["highestCommittedUSN", "dsServiceName"]), let counter = entry.string("highestCommittedUSN") else { return nil }
+            return ChangeWatermark.ServerPosition(counter: counter, server: entry.string("dsServiceName"))
+        case .time:
+            let clocks = [("", "currentTime"), ("cn=Current,cn=Time,cn=Monitor", "monitorTimestamp"), ("cn=monitor", "currentTime")]
+            for (base, attribute) in clocks {
+                if let now = await read(base, [attribute])?.string(attribute) {
+                    return ChangeWatermark.ServerPosition(counter: now, server: nil)
+                }
+            }
+            return nil
+        }
     }
 
     private struct Fetched: Sendable {

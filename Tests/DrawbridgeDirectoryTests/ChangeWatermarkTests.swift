@@ -15,6 +15,13 @@ import Testing
         #expect(time.next(previous: nil, newestSeen: "20261201000001Z", start: nil, elapsed: .seconds(3)) == "20261130235956Z")
     }
 
+    @Test func timeWatermarkUsesTheServersClockWhereItIsPublished() {
+        let clock = ChangeWatermark.ServerPosition(counter: "20261122185500Z", server: nil)
+        // Markers seen later than the start do not matter: the next sync begins where this one began.
+        #expect(time.next(previous: nil, newestSeen: "20261122190014Z", start: clock, elapsed: .seconds(30)) == "20261122185459Z")
+        #expect(time.next(previous: "20261122185000Z", newestSeen: nil, start: clock, elapsed: .zero) == "20261122185459Z")
+    }
+
     @Test func watermarkNeverMovesBack() {
         #expect(time.next(previous: "20261122190013Z", newestSeen: "20261122190014Z", start: nil, elapsed: .seconds(5)) == "20261122190013Z")
         #expect(time.next(previous: "20261122190013Z", newestSeen: nil, start: nil, elapsed: .seconds(5)) == "20261122190013Z")

@@ -126,6 +126,17 @@ import Testing
         }
     }
 
+    @Test func incrementalSyncStartsWhereTheServerClockStoodAtTheLastStart() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            // Let the loaded entries' modifyTimestamp fall behind the server clock the sync reads from cn=Monitor.
+            try await Task.sleep(for: .milliseconds(2_200))
+            _ = try await harness.sync(.full)
+            let incremental = try await harness.sync(.incremental)
+            #expect(incremental.users.unchanged + incremental.users.inserted + incremental.users.updated == 0)
+            #expect(incremental.groups.unchanged + incremental.groups.inserted + incremental.groups.updated == 0)
+        }
+    }
+
     @Test func fullSyncMarksVanishedEntriesDeletedAndDisabledUsers() async throws {
         let disabledRule = """
               users:
