@@ -59,6 +59,8 @@ struct ConfigurationBuilder {
         let baseDN = try raw.baseDN.map { (text) throws(ConfigurationError) in try dn(text, "directory.baseDN") }
         let users = try buildUsers(raw.users, flavor: flavor, baseDN: baseDN)
         let groups = try buildGroups(raw.groups, flavor: flavor, baseDN: baseDN)
+        let maxDeletionPercent = raw.sync?.maxDeletionPercent ?? 20
+        guard (0...100).contains(maxDeletionPercent) else { throw fail("directory.sync.maxDeletionPercent", "must be between 0 and 100") }
         let changeAttribute = try attribute(raw.sync?.changeAttribute ?? flavor.changeAttribute, "directory.sync.changeAttribute")
         let ordering: ChangeOrdering
         if let text = raw.sync?.changeOrdering {
@@ -70,7 +72,8 @@ struct ConfigurationBuilder {
         return DirectoryConfiguration(
             flavor: flavor, connection: connection, pageSize: pageSize, poolSize: poolSize, users: users, groups: groups,
             changeAttribute: changeAttribute, changeOrdering: ordering,
-            fullSyncInterval: try duration(raw.sync?.fullSyncInterval, "directory.sync.fullSyncInterval", default: .seconds(24 * 3600)))
+            fullSyncInterval: try duration(raw.sync?.fullSyncInterval, "directory.sync.fullSyncInterval", default: .seconds(24 * 3600)),
+            maxDeletionPercent: maxDeletionPercent)
     }
 
     private func buildCredentials(_ raw: RawBind?) throws(ConfigurationError) -> LDAPCredentials {

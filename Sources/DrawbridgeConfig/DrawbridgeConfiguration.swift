@@ -33,10 +33,13 @@ public struct DirectoryConfiguration: Sendable {
     public var changeAttribute: String
     public var changeOrdering: ChangeOrdering
     public var fullSyncInterval: Duration
+    /// A full sync that would mark more than this share of the live users or groups deleted is refused.
+    public var maxDeletionPercent: Int
 
     public init(
         flavor: DirectoryFlavor, connection: LDAPConnectionConfiguration, pageSize: Int, poolSize: Int, users: UserSchema,
-        groups: GroupSchema, changeAttribute: String, changeOrdering: ChangeOrdering, fullSyncInterval: Duration
+        groups: GroupSchema, changeAttribute: String, changeOrdering: ChangeOrdering, fullSyncInterval: Duration,
+        maxDeletionPercent: Int = 20
     ) {
         self.flavor = flavor
         self.connection = connection
@@ -47,6 +50,7 @@ public struct DirectoryConfiguration: Sendable {
         self.changeAttribute = changeAttribute
         self.changeOrdering = changeOrdering
         self.fullSyncInterval = fullSyncInterval
+        self.maxDeletionPercent = maxDeletionPercent
     }
 }
 

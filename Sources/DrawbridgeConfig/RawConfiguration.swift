@@ -75,6 +75,7 @@ struct RawSync: Codable {
     var changeAttribute: String?
     var changeOrdering: String?
     var fullSyncInterval: String?
+    var maxDeletionPercent: Int?
 }
 
 struct RawStore: Codable {

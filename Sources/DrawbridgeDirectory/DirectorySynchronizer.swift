@@ -37,7 +37,8 @@ public struct DirectorySynchronizer: Sendable {
         decoder = DirectoryEntryDecoder(configuration: configuration)
     }
 
-    public func sync(_ mode: Mode, dryRun: Bool = false) async throws -> SyncReport {
+    /// - Parameter allowMassDeletion: lets a full sync mark more than `maxDeletionPercent` of the entries deleted.
+    public func sync(_ mode: Mode, dryRun: Bool = false, allowMassDeletion: Bool = false) async throws -> SyncReport {
         let started = clock.now()
         let timer = ContinuousClock.now
         let state = try await store.syncState()
@@ -50,7 +51,7 @@ public struct DirectorySynchronizer: Sendable {
             kind = state.watermark == nil || (mode == .automatic && fullDue) ? .full : .incremental
         }
         var report = try await store.withSyncTransaction(commit: !dryRun) { transaction in
-            try await run(kind, dryRun: dryRun, started: started, state: state, transaction)
+            try await run(kind, dryRun: dryRun, allowMassDeletion: allowMassDeletion, started: started, state: state, transaction)
         }
         report.duration = ContinuousClock.now - timer
         logger.info("directory sync finished", metadata: [
@@ -62,7 +63,8 @@ public struct DirectorySynchronizer: Sendable {
     }
 
     private func run(
-        _ kind: SyncReport.Kind, dryRun: Bool, started: Date, state: SyncState, _ transaction: any DirectorySyncTransaction
+        _ kind: SyncReport.Kind, dryRun: Bool, allowMassDeletion: Bool, started: Date, state: SyncState,
+        _ transaction: any DirectorySyncTransaction
     ) async throws -> SyncReport {
         let timer = ContinuousClock.now
         let (position, fetched, kind) = try await pool.withConnection { connection in
@@ -87,6 +89,13 @@ public struct DirectorySynchronizer: Sendable {
         switch kind {
         case .full:
             let deleted = try await transaction.markNotSeen(since: started, deletedAt: started)
+            if !allowMassDeletion {
+                // Entries live before this sync: the ones it saw again, and the ones it did not.
+                let users = fetched.users, groups = fetched.groups
+                let limit = configuration.maxDeletionPercent
+                try MassDeletionRefused.check(kind: "users", deleted: deleted.users, live: users.updated + users.unchanged + deleted.users, limitPercent: limit)
+                try MassDeletionRefused.check(kind: "groups", deleted: deleted.groups, live: groups.updated + groups.unchanged + deleted.groups, limitPercent: limit)
+            }
             report.deletedUsers = deleted.users
             report.deletedGroups = deleted.groups
         case .incremental:

@@ -16,6 +16,9 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Report what would change without changing the store.")
     var dryRun = false
 
+    @Flag(help: "Let a full sync mark more than directory.sync.maxDeletionPercent of the users or groups deleted.")
+    var allowMassDeletion = false
+
     func run() async throws {
         try await reportingErrors {
             let context = try CommandContext(options)
@@ -24,7 +27,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let synchronizer = DirectorySynchronizer(
                     configuration: context.configuration.directory, pool: pool, store: store,
                     mapper: ScopeMapper(rules: context.configuration.mappingRules), logger: context.logger)
-                return try await synchronizer.sync(full ? .full : .automatic, dryRun: dryRun)
+                return try await synchronizer.sync(full ? .full : .automatic, dryRun: dryRun, allowMassDeletion: allowMassDeletion)
             }
             await pool.close()
             print(Self.render(report))

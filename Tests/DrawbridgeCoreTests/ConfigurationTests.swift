@@ -35,6 +35,7 @@ import Testing
         #expect(directory.groups.memberAttributes.last?.references == .login)
         #expect(directory.connection.tls.verification == .require)
         #expect(directory.changeAttribute == "modifyTimestamp")
+        #expect(directory.maxDeletionPercent == 20)
         #expect(configuration.store.sqlitePath == "/etc/drawbridge/drawbridge.sqlite")
     }
 
@@ -121,6 +122,7 @@ import Testing
         #expect(try problem(minimal + "\n  users: { filter: '(uid=x' }").keyPath == "directory.users.filter")
         #expect(try problem(minimal + "\n  flavor: novell").keyPath == "directory.flavor")
         #expect(try problem(minimal + "\n  timeouts: { connect: soon }").keyPath == "directory.timeouts.connect")
+        #expect(try problem(minimal + "\n  sync: { maxDeletionPercent: 101 }").keyPath == "directory.sync.maxDeletionPercent")
         #expect(try problem(minimal.replacingOccurrences(of: "baseDN: dc=example,dc=org", with: "baseDN: 'dc=example,,dc=org'")).keyPath == "directory.baseDN")
         #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "ldaps://")).description.contains("StartTLS"))
     }
