@@ -68,7 +68,7 @@ public struct DirectorySynchronizer: Sendable {
     ) async throws -> SyncReport {
         let timer = ContinuousClock.now
         let (position, fetched, kind) = try await pool.withConnection { connection in
-            let position = try await serverPosition(connection)
+            let position = await serverPosition(connection)
             // A counter from another server (another domain controller) means nothing here: read everything.
             let kind = kind == .incremental && position?.server != state.watermarkServer ? .full : kind
             let since = kind == .incremental ? state.watermark : nil
@@ -116,7 +116,7 @@ public struct DirectorySynchronizer: Sendable {
 
     /// Where the directory stands as the sync begins, where the server publishes it: AD's update counter, or
     /// the server's clock (AD's root DSE, OpenLDAP's back-monitor, 389-ds's cn=monitor) for time markers.
-    private func serverPosition(_ connection: LDAPConnection) async throws -> ChangeWatermark.ServerPosition? {
+    private func serverPosition(_ connection: LDAPConnection) async -> ChangeWatermark.ServerPosition? {
         func read(_ base: String, _ attributes: [String]) async -> LDAPEntry? {
             // A server that does not publish it, or hides it from this account, is answered by the fallback.
             try? await connection.searchAll(LDAPSearchRequest(base: base, scope: .base, attributes: attributes, pageSize: nil)).first
