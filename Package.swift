@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +32,10 @@ let package = Package(
         ),
         .target(
             name: "DrawbridgeCore",
-            dependencies: ["LDAP"]
+            dependencies: [
+                "LDAP",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "DrawbridgeConfig",
@@ -61,6 +65,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DrawbridgeAccess",
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "drawbridge",
             dependencies: [
@@ -69,7 +83,9 @@ let package = Package(
                 "DrawbridgeConfig",
                 "DrawbridgeStore",
                 "DrawbridgeDirectory",
+                "DrawbridgeAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,6 +115,19 @@ let package = Package(
                 "DrawbridgeCore",
                 "LDAP",
                 "DrawbridgeTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "DrawbridgeAccessTests",
+            dependencies: [
+                "DrawbridgeAccess",
+                "DrawbridgeDirectory",
+                "DrawbridgeStore",
+                "DrawbridgeConfig",
+                "DrawbridgeCore",
+                "LDAP",
+                "DrawbridgeTestSupport",
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
             ]
         ),
     ],

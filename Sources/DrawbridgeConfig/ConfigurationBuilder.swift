@@ -14,10 +14,40 @@ struct ConfigurationBuilder {
 
     mutating func build(_ raw: RawConfiguration) throws(ConfigurationError) -> DrawbridgeConfiguration {
         guard let directory = raw.directory else { throw fail("directory", "missing; describe the LDAP directory to sync") }
+        let mappingRules = try buildRules(raw.mapping?.rules ?? [], path: "mapping.rules")
         return DrawbridgeConfiguration(
             directory: try buildDirectory(directory),
             store: try buildStore(raw.store),
-            mappingRules: try buildRules(raw.mapping?.rules ?? []))
+            mappingRules: mappingRules,
+            access: try buildAccess(raw.access, mappingRules: raw.mapping?.rules ?? []))
+    }
+
+    private func buildAccess(_ raw: RawAccess?, mappingRules: [RawRule]) throws(ConfigurationError) -> AccessConfiguration {
+        var settings: [String: BindingSettings] = [:]
+        for (index, rule) in mappingRules.enumerated() {
+            let path = "mapping.rules[\(index)]"
+            let drift: DriftPolicy
+            if let text = rule.drift {
+                guard let parsed = DriftPolicy(rawValue: text) else {
+                    throw fail("\(path).drift", "'\(text)' is not one of \(DriftPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                drift = parsed
+            } else {
+                drift = .report
+            }
+            settings[rule.name ?? "rule \(index + 1)"] = BindingSettings(drift: drift, protected: rule.protected ?? false)
+        }
+        let eligibilityRules = raw?.eligibilityRules ?? []
+        for (index, rule) in eligibilityRules.enumerated() where rule.drift != nil || rule.protected != nil {
+            throw fail("access.eligibilityRules[\(index)]", "drift and protected belong to mapping rules, not eligibility rules")
+        }
+        return AccessConfiguration(
+            syncInterval: try duration(raw?.syncInterval, "access.syncInterval", default: .seconds(300)),
+            reconcileInterval: try duration(raw?.reconcileInterval, "access.reconcileInterval", default: .seconds(300)),
+            placeholderMember: try raw?.placeholderMember.map { (text) throws(ConfigurationError) in try dn(text, "access.placeholderMember") },
+            maxRetryDelay: try duration(raw?.maxRetryDelay, "access.maxRetryDelay", default: .seconds(5)),
+            eligibilityRules: try buildRules(eligibilityRules, path: "access.eligibilityRules"),
+            bindingSettings: settings)
     }
 
     private func buildDirectory(_ raw: RawDirectory) throws(ConfigurationError) -> DirectoryConfiguration {
@@ -180,11 +210,11 @@ struct ConfigurationBuilder {
         return StoreConfiguration(sqlitePath: resolve(path))
     }
 
-    private func buildRules(_ raw: [RawRule]) throws(ConfigurationError) -> [MappingRule] {
+    private func buildRules(_ raw: [RawRule], path rulesPath: String) throws(ConfigurationError) -> [MappingRule] {
         var rules: [MappingRule] = []
         var names = Set<String>()
         for (index, item) in raw.enumerated() {
-            let path = "mapping.rules[\(index)]"
+            let path = "\(rulesPath)[\(index)]"
             let name = item.name ?? "rule \(index + 1)"
             guard names.insert(name).inserted else { throw fail("\(path).name", "'\(name)' is used by another rule") }
             let matcher: MappingRule.Matcher

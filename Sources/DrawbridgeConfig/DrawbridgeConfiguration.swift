@@ -7,11 +7,45 @@ public struct DrawbridgeConfiguration: Sendable {
     public var directory: DirectoryConfiguration
     public var store: StoreConfiguration
     public var mappingRules: [MappingRule]
+    public var access: AccessConfiguration
 
-    public init(directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule]) {
+    public init(directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule], access: AccessConfiguration = AccessConfiguration()) {
         self.directory = directory
         self.store = store
         self.mappingRules = mappingRules
+        self.access = access
+    }
+}
+
+/// How the access engine, scheduler and reconciler behave.
+public struct AccessConfiguration: Sendable {
+    /// How often `drawbridge run` syncs the directory.
+    public var syncInterval: Duration
+    /// How often `drawbridge run` compares managed groups with what Drawbridge granted.
+    public var reconcileInterval: Duration
+    /// Kept in a `groupOfNames` that would otherwise be left without members (which the schema refuses).
+    public var placeholderMember: DistinguishedName?
+    /// Failed directory operations are retried after 1 s, doubling up to this.
+    public var maxRetryDelay: Duration
+    /// Rules whose matching groups' members are eligible for the rule's role at its scope.
+    public var eligibilityRules: [MappingRule]
+    /// Per mapping rule name.
+    public var bindingSettings: [String: BindingSettings]
+
+    public init(
+        syncInterval: Duration = .seconds(300), reconcileInterval: Duration = .seconds(300), placeholderMember: DistinguishedName? = nil,
+        maxRetryDelay: Duration = .seconds(5), eligibilityRules: [MappingRule] = [], bindingSettings: [String: BindingSettings] = [:]
+    ) {
+        self.syncInterval = syncInterval
+        self.reconcileInterval = reconcileInterval
+        self.placeholderMember = placeholderMember
+        self.maxRetryDelay = maxRetryDelay
+        self.eligibilityRules = eligibilityRules
+        self.bindingSettings = bindingSettings
+    }
+
+    public func settings(forRule rule: String) -> BindingSettings {
+        bindingSettings[rule] ?? BindingSettings()
     }
 }
 

@@ -3,6 +3,7 @@ struct RawConfiguration: Codable {
     var directory: RawDirectory?
     var store: RawStore?
     var mapping: RawMapping?
+    var access: RawAccess?
 }
 
 struct RawDirectory: Codable {
@@ -97,4 +98,15 @@ struct RawRule: Codable {
     var groupDN: String?
     var scope: String?
     var role: String?
+    /// Mapping rules only.
+    var drift: String?
+    var protected: Bool?
+}
+
+struct RawAccess: Codable {
+    var syncInterval: String?
+    var reconcileInterval: String?
+    var placeholderMember: String?
+    var maxRetryDelay: String?
+    var eligibilityRules: [RawRule]?
 }

@@ -59,7 +59,7 @@ public struct MappingRule: Sendable {
 
     /// The (scope, role) this rule gives `group`, nil when the rule does not match, or a problem when it
     /// matches but the captured text does not make a valid scope or role.
-    func evaluate(name groupName: String, dn: DistinguishedName) -> Result<(ScopePath, RoleName), MappingWarning>? {
+    public func evaluate(name groupName: String, dn: DistinguishedName) -> Result<(ScopePath, RoleName), MappingWarning>? {
         var captures: [String: String] = [:]
         switch matcher {
         case .dn(let expected):

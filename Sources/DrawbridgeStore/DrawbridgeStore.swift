@@ -13,6 +13,14 @@ public protocol DrawbridgeStore: Sendable {
         commit: Bool, _ body: @escaping @Sendable (any DirectorySyncTransaction) async throws -> T
     ) async throws -> T
 
+    /// Runs `body` in one write transaction of the access engine, with the same commit rules as a sync transaction.
+    func withAccessTransaction<T: Sendable>(
+        commit: Bool, _ body: @escaping @Sendable (any AccessTransaction) async throws -> T
+    ) async throws -> T
+
+    /// Audit records in log order, as stored (so a tampered record is returned as it now reads).
+    func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord]
+
     func users(includeDeleted: Bool) async throws -> [StoredUser]
     func groups(includeDeleted: Bool) async throws -> [StoredGroup]
     func user(id: DirectoryEntryID) async throws -> StoredUser?
@@ -110,4 +118,21 @@ public struct RoleBindingChanges: Sendable, Hashable {
         self.removed = removed
         self.changed = changed
     }
+}
+
+public struct AuditQuery: Sendable, Hashable {
+    public var since: Date?
+    public var until: Date?
+    public var userLogin: String?
+    /// Records about this scope or any scope below it.
+    public var scope: ScopePath?
+
+    public init(since: Date? = nil, until: Date? = nil, userLogin: String? = nil, scope: ScopePath? = nil) {
+        self.since = since
+        self.until = until
+        self.userLogin = userLogin
+        self.scope = scope
+    }
+
+    public static let all = AuditQuery()
 }

@@ -75,7 +75,109 @@ extension SQLiteStore {
                 // No declared type: the watermark is text, the times are REAL seconds since 1970.
                 "CREATE TABLE sync_state (key TEXT PRIMARY KEY NOT NULL, value)",
             ]
-        )
+        ),
+        // Records are JSON in `body`; the columns beside it are copies for lookups and the due-queue indexes.
+        Migration(
+            version: 2, name: "eligibilities, assignments, activations, policies, membership intents, drift and audit log",
+            statements: [
+                """
+                CREATE TABLE eligibilities (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    principal_kind TEXT NOT NULL CHECK (principal_kind IN ('user', 'group')),
+                    principal_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    end_at REAL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX eligibilities_role ON eligibilities (role)",
+                "CREATE INDEX eligibilities_end_at ON eligibilities (end_at) WHERE end_at IS NOT NULL",
+                """
+                CREATE TABLE assignments (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    next_due_at REAL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX assignments_user_id ON assignments (user_id)",
+                "CREATE INDEX assignments_next_due_at ON assignments (next_due_at) WHERE next_due_at IS NOT NULL",
+                """
+                CREATE TABLE activations (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    request_id TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    requested_at REAL NOT NULL,
+                    next_due_at REAL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX activations_user_id ON activations (user_id)",
+                "CREATE INDEX activations_request_id ON activations (request_id)",
+                "CREATE INDEX activations_state ON activations (state)",
+                "CREATE INDEX activations_next_due_at ON activations (next_due_at) WHERE next_due_at IS NOT NULL",
+                """
+                CREATE TABLE policy_overrides (
+                    scope TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (scope, role)
+                )
+                """,
+                """
+                CREATE TABLE membership_operations (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    group_id TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    not_before REAL NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX membership_operations_pending ON membership_operations (not_before) WHERE state = 'pending'",
+                "CREATE INDEX membership_operations_pending_pair ON membership_operations (group_id, user_id) WHERE state = 'pending'",
+                "CREATE INDEX membership_operations_state ON membership_operations (state, id)",
+                """
+                CREATE TABLE binding_states (
+                    group_id TEXT PRIMARY KEY NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE drift_findings (
+                    group_id TEXT NOT NULL,
+                    member_norm TEXT NOT NULL,
+                    resolved INTEGER NOT NULL CHECK (resolved IN (0, 1)),
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (group_id, member_norm)
+                )
+                """,
+                """
+                CREATE TABLE audit_log (
+                    sequence INTEGER PRIMARY KEY NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    user_login TEXT,
+                    scope TEXT,
+                    event TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_log_at_ms ON audit_log (at_ms)",
+                "CREATE INDEX audit_log_user_login ON audit_log (user_login)",
+                // Append-only for every writer that goes through SQLite's triggers; the hash chain catches the rest.
+                "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+                "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction; running it again changes nothing.

@@ -97,6 +97,41 @@ public final class SQLiteStore: DrawbridgeStore {
         }
     }
 
+    public func withAccessTransaction<T: Sendable>(
+        commit: Bool, _ body: @escaping @Sendable (any AccessTransaction) async throws -> T
+    ) async throws -> T {
+        try await writeLock.withLock { [self] in
+            try await inWriteTransaction(commit: commit) {
+                try await body(SQLiteAccessTransaction(db: writer))
+            }
+        }
+    }
+
+    public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
+        var conditions: [SQLQueryString] = []
+        if let since = query.since { conditions.append("at_ms >= \(bind: Int64(since.timeIntervalSince1970 * 1000))") }
+        if let until = query.until { conditions.append("at_ms < \(bind: Int64(until.timeIntervalSince1970 * 1000))") }
+        if let login = query.userLogin { conditions.append("user_login = \(bind: login)") }
+        if let scope = query.scope {
+            let path = scope.description
+            conditions.append(scope == .root ? "scope IS NOT NULL" : "(scope = \(bind: path) OR substr(scope, 1, \(literal: path.utf8.count + 1)) = \(bind: path + "/"))")
+        }
+        let filter: SQLQueryString = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await storeStep("select audit records", "audit_log") {
+            try await reader.raw("SELECT sequence, at_ms, event, previous_hash, hash FROM audit_log \(filter) ORDER BY sequence").all()
+        }
+        return try rows.map { row in
+            try rowStep("decode audit record", "audit_log") {
+                AuditRecord(
+                    sequence: try row.decode(column: "sequence", as: Int64.self),
+                    timestampMilliseconds: try row.decode(column: "at_ms", as: Int64.self),
+                    eventJSON: try row.decode(column: "event", as: String.self),
+                    previousHash: try row.decode(column: "previous_hash", as: String.self),
+                    hash: try row.decode(column: "hash", as: String.self))
+            }
+        }
+    }
+
     /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on the write connection.
     /// The caller holds `writeLock`.
     func inWriteTransaction<T: Sendable>(commit: Bool, _ body: () async throws -> T) async throws -> T {

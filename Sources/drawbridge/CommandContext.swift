@@ -1,8 +1,10 @@
+import DrawbridgeAccess
 import DrawbridgeConfig
 import DrawbridgeCore
 import DrawbridgeDirectory
 import DrawbridgeStore
 import LDAP
+import Foundation
 import Logging
 
 /// What every command needs: the validated configuration and, on demand, the store and the directory.
@@ -24,6 +26,25 @@ struct CommandContext {
 
     func makePool() -> LDAPConnectionPool {
         LDAPConnectionPool(configuration: configuration.directory.connection, maximumConnections: configuration.directory.poolSize, logger: logger)
+    }
+
+    /// The person at the terminal, by their operating-system account.
+    var operatorActor: Actor {
+        .operator(ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown")
+    }
+
+    /// The attribute Drawbridge writes memberships to: the first configured one that holds DNs, else the first.
+    var memberAttribute: MemberAttribute {
+        let attributes = configuration.directory.groups.memberAttributes
+        return attributes.first { $0.references == .dn } ?? attributes[0]
+    }
+
+    var workSignal: WorkSignal {
+        WorkSignal(socketPath: WorkSignal.socketPath(forDatabase: configuration.store.sqlitePath))
+    }
+
+    func engine(_ store: SQLiteStore, signal: WorkSignal? = nil) -> AccessEngine {
+        AccessEngine(store: store, configuration: configuration.access, signal: signal ?? workSignal, logger: logger)
     }
 
     func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {

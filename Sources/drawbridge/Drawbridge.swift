@@ -7,7 +7,11 @@ struct Drawbridge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drawbridge",
         abstract: "Just-in-time privileged access for LDAP directories.",
-        subcommands: [ConfigCommand.self, SyncCommand.self, DirectoryCommand.self, ScopesCommand.self])
+        subcommands: [
+            ConfigCommand.self, SyncCommand.self, DirectoryCommand.self, ScopesCommand.self, EligibilityCommand.self, AssignCommand.self,
+            ActivateCommand.self, DeactivateCommand.self, ExtendCommand.self, RequestsCommand.self, PolicyCommand.self, ReconcileCommand.self,
+            RunCommand.self, AuditCommand.self,
+        ])
 }
 
 struct GlobalOptions: ParsableArguments {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DrawbridgeAccess
 import DrawbridgeCore
 import DrawbridgeDirectory
 import Foundation
@@ -27,7 +28,14 @@ struct SyncCommand: AsyncParsableCommand {
                 let synchronizer = DirectorySynchronizer(
                     configuration: context.configuration.directory, pool: pool, store: store,
                     mapper: ScopeMapper(rules: context.configuration.mappingRules), logger: context.logger)
-                return try await synchronizer.sync(full ? .full : .automatic, dryRun: dryRun, allowMassDeletion: allowMassDeletion)
+                let report = try await synchronizer.sync(full ? .full : .automatic, dryRun: dryRun, allowMassDeletion: allowMassDeletion)
+                if !dryRun {
+                    let followUp = try await context.engine(store).followUpSync()
+                    if followUp != SyncFollowUpReport() {
+                        print("Access: \(followUp.eligibilitiesAdded) rule eligibilities added, \(followUp.eligibilitiesRemoved) removed, \(followUp.revoked) grants revoked")
+                    }
+                }
+                return report
             }
             await pool.close()
             print(Self.render(report))

@@ -94,6 +94,14 @@ import Testing
                 deleteoldrdn: 1
 
                 """)
+            // refint rewrites team-a in a background thread after the delete has been answered.
+            var refintDone = false
+            for _ in 0..<100 where !refintDone {
+                let teamA = try await harness.directory.search(base: F.groupDN("team-a"), filter: "(objectClass=*)", attributes: ["member"])
+                refintDone = !teamA.lowercased().contains("uid=carol")
+                if !refintDone { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(refintDone, "refint removed carol from team-a")
             let report = try await harness.sync(.incremental)
             #expect(report.kind == .incremental)
 

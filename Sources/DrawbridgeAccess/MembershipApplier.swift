@@ -1,0 +1,229 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import DrawbridgeStore
+import Foundation
+import LDAP
+import Logging
+
+/// Applies queued membership intents to the directory: every intent due for one group goes in one modify
+/// per direction, so a burst of expiries costs one operation per group, not one per user.
+public struct MembershipApplier: Sendable {
+    let store: any DrawbridgeStore
+    let pool: LDAPConnectionPool
+    let configuration: AccessConfiguration
+    let memberAttribute: MemberAttribute
+    let clock: any WallClock
+    let logger: Logger
+
+    public init(
+        store: any DrawbridgeStore, pool: LDAPConnectionPool, configuration: AccessConfiguration, memberAttribute: MemberAttribute,
+        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.applier")
+    ) {
+        self.store = store
+        self.pool = pool
+        self.configuration = configuration
+        self.memberAttribute = memberAttribute
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public struct Report: Sendable, Hashable {
+        public var applied = 0
+        public var refused = 0
+        public var failed = 0
+        /// Left pending for a later attempt (the directory was unreachable or busy).
+        public var deferred = 0
+        public var modifies = 0
+
+        public init() {}
+    }
+
+    enum Outcome: Sendable {
+        case done
+        case refused(String)
+        case failed(String)
+        case retry(String)
+    }
+
+    /// Applies every intent that is due, and records the outcomes.
+    @discardableResult
+    public func applyReady() async throws -> Report {
+        let now = clock.now()
+        let (ready, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
+            let bindings = try await transaction.roleBindings()
+            let protected = Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID))
+            return (try await transaction.pendingOperations(readyBy: now), protected)
+        }
+        guard !ready.isEmpty else { return Report() }
+        let byGroup = Dictionary(grouping: ready, by: \.groupID)
+        var outcomes: [Int64: Outcome] = [:]
+        var modifies = 0
+        try await withThrowingTaskGroup(of: ([Int64: Outcome], Int).self) { group in
+            var pending = byGroup.values.makeIterator()
+            var running = 0
+            func launch() {
+                guard let operations = pending.next() else { return }
+                running += 1
+                group.addTask { await apply(operations, protected: protectedGroups.contains(operations[0].groupID)) }
+            }
+            for _ in 0..<pool.maximumConnections { launch() }
+            while running > 0, let (result, count) = try await group.next() {
+                running -= 1
+                outcomes.merge(result) { _, new in new }
+                modifies += count
+                launch()
+            }
+        }
+        var report = try await record(outcomes, ready, at: clock.now())
+        report.modifies = modifies
+        return report
+    }
+
+    private func value(_ operation: MembershipOperation) -> String {
+        memberAttribute.references == .dn ? operation.userDN.description : operation.userLogin
+    }
+
+    /// Applies one group's intents; returns each intent's outcome and how many modify operations were sent.
+    private func apply(_ operations: [MembershipOperation], protected: Bool) async -> ([Int64: Outcome], Int) {
+        let groupDN = operations[0].groupDN.description
+        let attribute = memberAttribute.attribute
+        let adds = operations.filter { $0.action == .add }
+        var removes = operations.filter { $0.action == .remove }
+        var outcomes: [Int64: Outcome] = [:]
+        var modifies = 0
+        if !adds.isEmpty {
+            do {
+                try await pool.withConnection { try await $0.addValues(adds.map(value), to: attribute, of: groupDN) }
+                modifies += 1
+                for operation in adds { outcomes[operation.id] = .done }
+            } catch {
+                for operation in adds { outcomes[operation.id] = Self.classify(error) }
+            }
+        }
+        guard !removes.isEmpty else { return (outcomes, modifies) }
+        do {
+            try await pool.withConnection { connection in
+                if protected, let kept = try await lastMemberKept(removes, groupDN: groupDN, connection) {
+                    outcomes[kept.id] = .refused("\(kept.userLogin) is the last member of the protected group \(groupDN)")
+                    removes.removeAll { $0.id == kept.id }
+                }
+                guard !removes.isEmpty else { return }
+                let values = removes.map(value)
+                do {
+                    try await connection.deleteValues(values, from: attribute, of: groupDN)
+                    modifies += 1
+                } catch let error as LDAPError where error.isObjectClassViolation {
+                    // The schema refuses an empty groupOfNames: keep the placeholder in it, then remove the rest.
+                    guard let placeholder = configuration.placeholderMember else { throw error }
+                    try await connection.addValues([placeholder.description], to: attribute, of: groupDN)
+                    try await connection.deleteValues(values, from: attribute, of: groupDN)
+                    modifies += 2
+                }
+            }
+            for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = .done }
+        } catch {
+            for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = Self.classify(error) }
+        }
+        return (outcomes, modifies)
+    }
+
+    /// When removing all of `removes` would leave a protected group without a real member, the intent to keep.
+    private func lastMemberKept(_ removes: [MembershipOperation], groupDN: String, _ connection: LDAPConnection) async throws -> MembershipOperation? {
+        let request = LDAPSearchRequest(base: groupDN, scope: .base, attributes: [memberAttribute.attribute], pageSize: nil)
+        let current = try await connection.searchAll(request).first?.strings(memberAttribute.attribute) ?? []
+        let removing = Set(removes.map { normalized(value($0)) })
+        let placeholder = configuration.placeholderMember?.normalized
+        let remaining = current.map(normalized).filter { !removing.contains($0) && $0 != placeholder }
+        guard remaining.isEmpty else { return nil }
+        // Keep the member granted last: the one the group would have had longest to itself.
+        let present = Set(current.map(normalized))
+        return removes.filter { present.contains(normalized(value($0))) }.max { $0.id < $1.id }
+    }
+
+    private func normalized(_ value: String) -> String {
+        guard memberAttribute.references == .dn else { return value }
+        return (try? DistinguishedName(value))?.normalized ?? value.lowercased()
+    }
+
+    /// Transient failures are retried; a refusal the directory will repeat is permanent.
+    static func classify(_ error: any Error) -> Outcome {
+        guard let error = error as? LDAPError else { return .retry(String(describing: type(of: error))) }
+        let permanent: Set<LDAPResultCode> = [
+            .noSuchObject, .insufficientAccessRights, .constraintViolation, .objectClassViolation, .invalidDNSyntax,
+            .invalidAttributeSyntax, .undefinedAttributeType, .namingViolation, .unwillingToPerform,
+        ]
+        if let code = error.resultCode, permanent.contains(code) { return .failed(error.description) }
+        return .retry(error.description)
+    }
+
+    private func record(_ outcomes: [Int64: Outcome], _ operations: [MembershipOperation], at now: Date) async throws -> Report {
+        try await store.withAccessTransaction(commit: true) { transaction in
+            var report = Report()
+            let still = Dictionary(
+                try await transaction.operations(states: [.pending], limit: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            for operation in operations {
+                // An intent superseded while it was applied stays superseded: its successor is applied next.
+                guard var current = still[operation.id], let outcome = outcomes[operation.id] else { continue }
+                let context = AccessContext(
+                    transaction: transaction, now: now, actor: .system("scheduler"), source: .scheduler, configuration: configuration)
+                let verb = current.action == .add ? "membership.added" : "membership.removed"
+                var details = ["cause": current.cause]
+                if current.attempts > 0 { details["attempts"] = "\(current.attempts + 1)" }
+                let lag = now.timeIntervalSince(current.createdAt)
+                details["lagMs"] = "\(Int((lag * 1000).rounded()))"
+                switch outcome {
+                case .done:
+                    current.state = .done
+                    current.finishedAt = now
+                    report.applied += 1
+                    try await audit(context, verb, current, .success, nil, details)
+                case .refused(let reason):
+                    current.state = .refused
+                    current.finishedAt = now
+                    current.lastError = reason
+                    report.refused += 1
+                    try await audit(context, verb, current, .refused, reason, details)
+                case .failed(let reason):
+                    current.state = .failed
+                    current.finishedAt = now
+                    current.lastError = reason
+                    report.failed += 1
+                    try await audit(context, verb, current, .failed, reason, details)
+                    try await failActivation(of: current, reason: reason, context)
+                case .retry(let reason):
+                    if current.attempts == 0 {
+                        try await audit(context, verb, current, .failed, "will retry: \(reason)", details)
+                    }
+                    current.attempts += 1
+                    current.lastError = reason
+                    let delay = min(pow(2, Double(current.attempts - 1)), Double(configuration.maxRetryDelay.components.seconds))
+                    current.notBefore = now.addingTimeInterval(max(delay, 0.25))
+                    report.deferred += 1
+                }
+                try await transaction.update(current)
+            }
+            return report
+        }
+    }
+
+    private func audit(
+        _ context: AccessContext, _ action: String, _ operation: MembershipOperation, _ outcome: AuditEvent.Outcome, _ reason: String?,
+        _ details: [String: String]
+    ) async throws {
+        try await context.audit(AuditEvent(
+            action: action, outcome: outcome, actor: context.actor, source: .scheduler, subjectID: "\(operation.id)",
+            userLogin: operation.userLogin, groupDN: operation.groupDN.description, reason: reason, details: details))
+    }
+
+    /// A grant the directory refuses for good leaves its activation `failed`, so nobody believes they hold it.
+    private func failActivation(of operation: MembershipOperation, reason: String, _ context: AccessContext) async throws {
+        guard operation.action == .add, operation.cause.hasPrefix("activation:") else { return }
+        let id = ActivationID(rawValue: String(operation.cause.dropFirst("activation:".count)))
+        guard var activation = try await context.transaction.activation(id: id), activation.state == .active else { return }
+        try activation.fail("the directory refused the grant: \(reason)", at: context.now)
+        try await context.transaction.save(activation)
+        try await context.audit(context.event(
+            "activation.failed", requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin, scope: activation.scope,
+            role: activation.role, reason: reason))
+    }
+}

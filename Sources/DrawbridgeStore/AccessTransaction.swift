@@ -1,0 +1,130 @@
+import DrawbridgeCore
+import Foundation
+import LDAP
+
+/// Reads and writes of the access engine, all inside one store transaction: a decision and its audit
+/// record are committed together or not at all.
+public protocol AccessTransaction: Sendable {
+    // Directory, as last synced.
+    func user(login: String) async throws -> StoredUser?
+    func user(id: DirectoryEntryID) async throws -> StoredUser?
+    func users(ids: [DirectoryEntryID]) async throws -> [StoredUser]
+    /// A live user with this DN, compared in normalized form.
+    func userLive(dn: DistinguishedName) async throws -> StoredUser?
+    func group(id: DirectoryEntryID) async throws -> StoredGroup?
+    func group(name: String) async throws -> StoredGroup?
+    func liveGroups() async throws -> [StoredGroup]
+    /// Groups the user belongs to, directly or through nested groups.
+    func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID>
+    func members(ofGroup id: DirectoryEntryID) async throws -> [StoredUser]
+    func roleBindings() async throws -> [RoleBinding]
+
+    func eligibilities(role: RoleName?) async throws -> [Eligibility]
+    func eligibility(id: EligibilityID) async throws -> Eligibility?
+    func save(_ eligibility: Eligibility) async throws
+    func delete(_ eligibility: EligibilityID) async throws
+    /// Eligibilities whose end is at or before `time`.
+    func eligibilities(endingBy time: Date) async throws -> [Eligibility]
+
+    func assignments(userID: DirectoryEntryID?, liveOnly: Bool) async throws -> [Assignment]
+    func assignment(id: AssignmentID) async throws -> Assignment?
+    func save(_ assignment: Assignment) async throws
+    func assignments(dueBy time: Date) async throws -> [Assignment]
+
+    func activations(_ query: ActivationQuery) async throws -> [Activation]
+    func activation(id: ActivationID) async throws -> Activation?
+    func save(_ activation: Activation) async throws
+    func activations(dueBy time: Date) async throws -> [Activation]
+
+    func policyOverrides(role: RoleName) async throws -> [ScopePath: PolicyOverride]
+    func allPolicyOverrides() async throws -> [PolicyKey: PolicyOverride]
+    /// Stores the override for (scope, role); an empty one deletes it.
+    func setPolicyOverride(_ override: PolicyOverride, scope: ScopePath, role: RoleName) async throws
+
+    /// Adds an intent; a pending intent for the same user and group is superseded, so the latest wins.
+    @discardableResult
+    func enqueue(_ operation: MembershipOperation) async throws -> MembershipOperation
+    func operations(states: [MembershipOperation.State], limit: Int?) async throws -> [MembershipOperation]
+    func pendingOperations(readyBy time: Date) async throws -> [MembershipOperation]
+    func update(_ operation: MembershipOperation) async throws
+
+    func bindingStates() async throws -> [DirectoryEntryID: BindingState]
+    func setBindingState(_ state: BindingState) async throws
+    func driftFindings(openOnly: Bool) async throws -> [DriftFinding]
+    func save(_ finding: DriftFinding) async throws
+
+    /// The earliest time anything above falls due: a start, end, deadline or retry.
+    func nextDueTime() async throws -> Date?
+
+    @discardableResult
+    func appendAudit(_ event: AuditEvent, at time: Date) async throws -> AuditRecord
+}
+
+public struct ActivationQuery: Sendable, Hashable {
+    public var userID: DirectoryEntryID?
+    public var states: Set<ActivationState>?
+    public var requestID: RequestID?
+    public var scope: ScopePath?
+    public var role: RoleName?
+
+    public init(userID: DirectoryEntryID? = nil, states: Set<ActivationState>? = nil, requestID: RequestID? = nil, scope: ScopePath? = nil, role: RoleName? = nil) {
+        self.userID = userID
+        self.states = states
+        self.requestID = requestID
+        self.scope = scope
+        self.role = role
+    }
+
+    public static let live = ActivationQuery(states: Set(ActivationState.allCases.filter(\.isLive)))
+}
+
+public struct PolicyKey: Hashable, Sendable {
+    public var scope: ScopePath
+    public var role: RoleName
+
+    public init(scope: ScopePath, role: RoleName) {
+        self.scope = scope
+        self.role = role
+    }
+}
+
+/// What the reconciler remembers about a managed group.
+public struct BindingState: Hashable, Sendable, Codable {
+    public var groupID: DirectoryEntryID
+    /// When an administrator let the drift policy act on members found before; until then they are only reported.
+    public var enforcedAt: Date?
+    public var lastReconciledAt: Date?
+
+    public init(groupID: DirectoryEntryID, enforcedAt: Date?, lastReconciledAt: Date?) {
+        self.groupID = groupID
+        self.enforcedAt = enforcedAt
+        self.lastReconciledAt = lastReconciledAt
+    }
+}
+
+/// A member of a managed group that Drawbridge did not grant.
+public struct DriftFinding: Hashable, Sendable, Codable {
+    public var groupID: DirectoryEntryID
+    public var groupDN: DistinguishedName
+    public var memberDN: DistinguishedName
+    public var userLogin: String?
+    public var detectedAt: Date
+    public var lastSeenAt: Date
+    /// What the drift policy did or, before enforcement, would do: reported, reverted, adopted.
+    public var effect: String
+    public var resolvedAt: Date?
+
+    public init(
+        groupID: DirectoryEntryID, groupDN: DistinguishedName, memberDN: DistinguishedName, userLogin: String?, detectedAt: Date,
+        lastSeenAt: Date, effect: String, resolvedAt: Date?
+    ) {
+        self.groupID = groupID
+        self.groupDN = groupDN
+        self.memberDN = memberDN
+        self.userLogin = userLogin
+        self.detectedAt = detectedAt
+        self.lastSeenAt = lastSeenAt
+        self.effect = effect
+        self.resolvedAt = resolvedAt
+    }
+}
