@@ -110,12 +110,12 @@ final class AccessContext: @unchecked Sendable {
 
     /// The eligibilities that cover (scope, role) for the user, directly or through a group, whatever their window.
     func eligibilities(of userID: DirectoryEntryID, scope: ScopePath, role: RoleName) async throws -> [Eligibility] {
-        let groups = try await groupIDs(ofUser: userID)
-        return try await transaction.eligibilities(role: role).filter { eligibility in
+        let principals = try await groupIDs(ofUser: userID).union([userID])
+        return try await transaction.eligibilities(role: role, principals: principals).filter { eligibility in
             guard eligibility.covers(scope: scope, role: role) else { return false }
             switch eligibility.principal {
             case .user(let id): return id == userID
-            case .group(let id): return groups.contains(id)
+            case .group(let id): return principals.contains(id) && id != userID
             }
         }
     }

@@ -20,6 +20,8 @@ public protocol AccessTransaction: Sendable {
     func roleBindings() async throws -> [RoleBinding]
 
     func eligibilities(role: RoleName?) async throws -> [Eligibility]
+    /// The eligibilities for `role` whose principal is one of `principals` (a user and the user's groups).
+    func eligibilities(role: RoleName, principals: Set<DirectoryEntryID>) async throws -> [Eligibility]
     func eligibility(id: EligibilityID) async throws -> Eligibility?
     func save(_ eligibility: Eligibility) async throws
     func delete(_ eligibility: EligibilityID) async throws

@@ -44,6 +44,18 @@ struct SQLiteAccessTransaction: AccessTransaction {
         return try await bodies("select eligibilities", "eligibilities", "SELECT body FROM eligibilities \(filter) ORDER BY scope, role, id")
     }
 
+    func eligibilities(role: RoleName, principals: Set<DirectoryEntryID>) async throws -> [Eligibility] {
+        let ids = principals.map(\.rawValue).sorted()
+        var found: [Eligibility] = []
+        for start in stride(from: 0, to: ids.count, by: SQLiteStoreReader.batchSize) {
+            let batch = Array(ids[start..<min(start + SQLiteStoreReader.batchSize, ids.count)])
+            found += try await bodies("select eligibilities of principals", "eligibilities", """
+                SELECT body FROM eligibilities WHERE role = \(bind: role.rawValue) AND principal_id IN (\(binds: batch)) ORDER BY scope, id
+                """) as [Eligibility]
+        }
+        return found
+    }
+
     func eligibility(id: EligibilityID) async throws -> Eligibility? {
         let found: [Eligibility] = try await bodies("select eligibility", "eligibilities", "SELECT body FROM eligibilities WHERE id = \(bind: id.rawValue)")
         return found.first

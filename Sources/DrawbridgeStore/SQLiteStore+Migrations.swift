@@ -91,6 +91,7 @@ extension SQLiteStore {
                     body TEXT NOT NULL
                 )
                 """,
+                "CREATE INDEX eligibilities_principal_id ON eligibilities (principal_id, role)",
                 "CREATE INDEX eligibilities_role ON eligibilities (role)",
                 "CREATE INDEX eligibilities_end_at ON eligibilities (end_at) WHERE end_at IS NOT NULL",
                 """

@@ -72,6 +72,8 @@ public struct ActivationDecision: Hashable, Sendable, Codable {
 public enum AccessRules {
     /// Scheduled starts a little in the past are taken as "now": clocks and typing take time.
     public static let startTolerance: TimeInterval = 60
+    /// A second-factor verification older than this does not count for a new activation.
+    public static let maximumMFAAge: TimeInterval = 15 * 60
 
     public static func evaluate(
         _ request: ActivationRequest, item: ActivationRequest.Item, facts: ActivationFacts, now: Date
@@ -98,7 +100,12 @@ public enum AccessRules {
             refusals.append(Refusal(.notEligible, "\(request.userLogin) is not eligible for \(item.role) at \(item.scope)"))
         } else if let valid = bestEligibility(facts.eligibilities, at: startAt) {
             eligibilityID = valid.id
-            if let end = valid.endAt, end < endAt { endAt = end }
+            if let end = valid.endAt, end < endAt {
+                endAt = end
+                if end.timeIntervalSince(startAt) < RolePolicy.minimumActivationDuration {
+                    refusals.append(Refusal(.eligibilityExpired, "the eligibility for \(item.role) at \(item.scope) ends at \(end.iso8601), too soon for the minimum activation of \(format(RolePolicy.minimumActivationDuration))"))
+                }
+            }
         } else if facts.eligibilities.contains(where: { $0.startAt > startAt }) {
             refusals.append(Refusal(.eligibilityNotStarted, "the eligibility for \(item.role) at \(item.scope) has not started at \(startAt.iso8601)"))
         } else {
@@ -117,8 +124,14 @@ public enum AccessRules {
         if policy.requireTicket && request.ticket.isBlank {
             refusals.append(Refusal(.ticketRequired, "the policy requires a ticket number"))
         }
-        if policy.requireMFA && !(request.mfa.map { $0.verifiedAt <= now.addingTimeInterval(startTolerance) } ?? false) {
-            refusals.append(Refusal(.mfaRequired, "the policy requires a verified second factor"))
+        if policy.requireMFA {
+            if let proof = request.mfa {
+                if proof.verifiedAt > now.addingTimeInterval(startTolerance) || now.timeIntervalSince(proof.verifiedAt) > maximumMFAAge {
+                    refusals.append(Refusal(.mfaRequired, "the policy requires a second factor verified within the last \(format(maximumMFAAge))"))
+                }
+            } else {
+                refusals.append(Refusal(.mfaRequired, "the policy requires a verified second factor"))
+            }
         }
         if let live = facts.liveActivation {
             refusals.append(Refusal(.alreadyActive, "\(request.userLogin) already has a \(live.state.rawValue) activation of \(item.role) at \(item.scope) (\(live.id)); extend it instead"))
@@ -145,13 +158,13 @@ public enum AccessRules {
         } else if let deadline = activation.approvalDeadline, now >= deadline {
             refusals.append(Refusal(.approvalTimedOut, "the request timed out at \(deadline.iso8601)"))
         }
-        if approver.userID == activation.userID || approver.userID == activation.requestedBy.userID {
+        if approver.userID == activation.userID || approver == activation.requestedBy || (approver.userID != nil && approver.userID == activation.requestedBy.userID) {
             refusals.append(Refusal(.selfApproval, "\(approver.name) cannot decide on a request for or by themselves"))
         }
         if !isApprover {
             refusals.append(Refusal(.notApprover, "\(approver.name) is not an approver for \(activation.role) at \(activation.scope)"))
         }
-        if activation.decisions.contains(where: { $0.approver.userID == approver.userID }) {
+        if activation.decisions.contains(where: { $0.approver == approver || ($0.approver.userID != nil && $0.approver.userID == approver.userID) }) {
             refusals.append(Refusal(.alreadyDecided, "\(approver.name) has already decided on this request"))
         }
         return refusals
@@ -159,6 +172,9 @@ public enum AccessRules {
 
     /// Records an allowed decision: the first denial ends the request; enough approvals approve it.
     public static func apply(_ decision: ApprovalDecision, to activation: inout Activation) throws(InvalidTransition) {
+        guard activation.state == .pendingApproval else {
+            throw InvalidTransition(activation: activation.id, from: activation.state, to: decision.verdict == .deny ? .denied : .approved)
+        }
         activation.decisions.append(decision)
         switch decision.verdict {
         case .deny:
@@ -192,6 +208,7 @@ public enum AccessRules {
 
     /// `90m` → "1h30m"; whole seconds.
     public static func format(_ interval: TimeInterval) -> String {
+        if interval < 0 { return "-" + format(-interval) }
         var seconds = Int(interval.rounded())
         if seconds == 0 { return "0s" }
         var parts: [String] = []
