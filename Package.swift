@@ -89,6 +89,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "drawbridge-benchmark",
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                "DrawbridgeDirectory",
+                "DrawbridgeAccess",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "DrawbridgeTestSupport",
             dependencies: ["LDAP"],

@@ -39,7 +39,8 @@ public struct MembershipApplier: Sendable {
     }
 
     enum Outcome: Sendable {
-        case done
+        /// Applied; the time the directory confirmed it.
+        case done(Date)
         case refused(String)
         case failed(String)
         case retry(String)
@@ -95,7 +96,8 @@ public struct MembershipApplier: Sendable {
             do {
                 try await pool.withConnection { try await $0.addValues(adds.map(value), to: attribute, of: groupDN) }
                 modifies += 1
-                for operation in adds { outcomes[operation.id] = .done }
+                let confirmed = clock.now()
+                for operation in adds { outcomes[operation.id] = .done(confirmed) }
             } catch {
                 for operation in adds { outcomes[operation.id] = Self.classify(error) }
             }
@@ -120,7 +122,8 @@ public struct MembershipApplier: Sendable {
                     modifies += 2
                 }
             }
-            for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = .done }
+            let confirmed = clock.now()
+            for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = .done(confirmed) }
         } catch {
             for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = Self.classify(error) }
         }
@@ -161,38 +164,38 @@ public struct MembershipApplier: Sendable {
             var report = Report()
             let still = Dictionary(
                 try await transaction.operations(states: [.pending], limit: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let context = AccessContext(
+                transaction: transaction, now: now, actor: .system("scheduler"), source: .scheduler, configuration: configuration)
+            var updated: [MembershipOperation] = []
+            var events: [AuditEvent] = []
             for operation in operations {
                 // An intent superseded while it was applied stays superseded: its successor is applied next.
                 guard var current = still[operation.id], let outcome = outcomes[operation.id] else { continue }
-                let context = AccessContext(
-                    transaction: transaction, now: now, actor: .system("scheduler"), source: .scheduler, configuration: configuration)
                 let verb = current.action == .add ? "membership.added" : "membership.removed"
                 var details = ["cause": current.cause]
                 if current.attempts > 0 { details["attempts"] = "\(current.attempts + 1)" }
-                let lag = now.timeIntervalSince(current.createdAt)
-                details["lagMs"] = "\(Int((lag * 1000).rounded()))"
                 switch outcome {
-                case .done:
+                case .done(let confirmed):
                     current.state = .done
-                    current.finishedAt = now
+                    current.finishedAt = confirmed
                     report.applied += 1
-                    try await audit(context, verb, current, .success, nil, details)
+                    events.append(event(context, verb, current, .success, nil, details))
                 case .refused(let reason):
                     current.state = .refused
                     current.finishedAt = now
                     current.lastError = reason
                     report.refused += 1
-                    try await audit(context, verb, current, .refused, reason, details)
+                    events.append(event(context, verb, current, .refused, reason, details))
                 case .failed(let reason):
                     current.state = .failed
                     current.finishedAt = now
                     current.lastError = reason
                     report.failed += 1
-                    try await audit(context, verb, current, .failed, reason, details)
+                    events.append(event(context, verb, current, .failed, reason, details))
                     try await failActivation(of: current, reason: reason, context)
                 case .retry(let reason):
                     if current.attempts == 0 {
-                        try await audit(context, verb, current, .failed, "will retry: \(reason)", details)
+                        events.append(event(context, verb, current, .failed, "will retry: \(reason)", details))
                     }
                     current.attempts += 1
                     current.lastError = reason
@@ -200,19 +203,21 @@ public struct MembershipApplier: Sendable {
                     current.notBefore = now.addingTimeInterval(max(delay, 0.25))
                     report.deferred += 1
                 }
-                try await transaction.update(current)
+                updated.append(current)
             }
+            try await transaction.update(updated)
+            try await transaction.appendAudit(events, at: now)
             return report
         }
     }
 
-    private func audit(
+    private func event(
         _ context: AccessContext, _ action: String, _ operation: MembershipOperation, _ outcome: AuditEvent.Outcome, _ reason: String?,
         _ details: [String: String]
-    ) async throws {
-        try await context.audit(AuditEvent(
+    ) -> AuditEvent {
+        AuditEvent(
             action: action, outcome: outcome, actor: context.actor, source: .scheduler, subjectID: "\(operation.id)",
-            userLogin: operation.userLogin, groupDN: operation.groupDN.description, reason: reason, details: details))
+            userLogin: operation.userLogin, groupDN: operation.groupDN.description, reason: reason, details: details)
     }
 
     /// A grant the directory refuses for good leaves its activation `failed`, so nobody believes they hold it.

@@ -36,6 +36,8 @@ public protocol AccessTransaction: Sendable {
     func activations(_ query: ActivationQuery) async throws -> [Activation]
     func activation(id: ActivationID) async throws -> Activation?
     func save(_ activation: Activation) async throws
+    /// Saves many activations in a few statements.
+    func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
 
     func policyOverrides(role: RoleName) async throws -> [ScopePath: PolicyOverride]
@@ -46,9 +48,12 @@ public protocol AccessTransaction: Sendable {
     /// Adds an intent; a pending intent for the same user and group is superseded, so the latest wins.
     @discardableResult
     func enqueue(_ operation: MembershipOperation) async throws -> MembershipOperation
+    /// Adds many intents in a few statements, with the same superseding rule; returns them with their ids.
+    func enqueue(_ operations: [MembershipOperation]) async throws -> [MembershipOperation]
     func operations(states: [MembershipOperation.State], limit: Int?) async throws -> [MembershipOperation]
     func pendingOperations(readyBy time: Date) async throws -> [MembershipOperation]
     func update(_ operation: MembershipOperation) async throws
+    func update(_ operations: [MembershipOperation]) async throws
 
     func bindingStates() async throws -> [DirectoryEntryID: BindingState]
     func setBindingState(_ state: BindingState) async throws
@@ -60,6 +65,8 @@ public protocol AccessTransaction: Sendable {
 
     @discardableResult
     func appendAudit(_ event: AuditEvent, at time: Date) async throws -> AuditRecord
+    /// Appends many events, chained in order, in a few statements.
+    func appendAudit(_ events: [AuditEvent], at time: Date) async throws
 }
 
 public struct ActivationQuery: Sendable, Hashable {

@@ -5,8 +5,15 @@ import SQLKit
 
 /// The access engine's reads and writes on the write connection, while `SQLiteStore.withAccessTransaction`
 /// holds the write lock.
-struct SQLiteAccessTransaction: AccessTransaction {
+final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     let db: any SQLDatabase
+    /// The last audit record's number and hash, once read: appends in one transaction chain on from it.
+    // Mutated only by the transaction's body, which awaits each call before the next.
+    private var auditHead: (sequence: Int64, hash: String)?
+
+    init(db: any SQLDatabase) {
+        self.db = db
+    }
 
     private var reads: SQLiteStoreReader { SQLiteStoreReader(db: db) }
 
@@ -20,9 +27,14 @@ struct SQLiteAccessTransaction: AccessTransaction {
     func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
 
     func users(ids: [DirectoryEntryID]) async throws -> [StoredUser] {
+        let unique = Array(Set(ids.map(\.rawValue))).sorted()
         var users: [StoredUser] = []
-        for id in Set(ids) {
-            if let user = try await reads.user(id: id) { users.append(user) }
+        for start in stride(from: 0, to: unique.count, by: SQLiteStoreReader.batchSize) {
+            let batch = Array(unique[start..<min(start + SQLiteStoreReader.batchSize, unique.count)])
+            users += try await storeStep("select users by id", "directory_users") {
+                try await db.select().columns(SQLiteStoreReader.userColumns).from("directory_users").where("id", .in, batch).all()
+                    .map(SQLiteStoreReader.user(from:))
+            }
         }
         return users
     }
@@ -113,6 +125,24 @@ struct SQLiteAccessTransaction: AccessTransaction {
 
     // MARK: Activations
 
+    func save(_ activations: [Activation]) async throws {
+        for chunk in Self.chunks(activations) {
+            let rows: [SQLQueryString] = try chunk.map { activation in
+                let body = try AccessCoding.encode(activation)
+                return """
+                    (\(bind: activation.id.rawValue), \(bind: activation.requestID.rawValue), \(bind: activation.userID.rawValue),
+                    \(bind: activation.scope.description), \(bind: activation.role.rawValue), \(bind: activation.state.rawValue),
+                    \(bind: activation.requestedAt.timeIntervalSince1970), \(bind: activation.nextDueAt?.timeIntervalSince1970), \(bind: body))
+                    """
+            }
+            try await run("save activations", "activations", """
+                INSERT INTO activations (id, request_id, user_id, scope, role, state, requested_at, next_due_at, body)
+                VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (id) DO UPDATE SET state = excluded.state, next_due_at = excluded.next_due_at, body = excluded.body
+                """)
+        }
+    }
+
     func activations(_ query: ActivationQuery) async throws -> [Activation] {
         var conditions: [SQLQueryString] = []
         if let userID = query.userID { conditions.append("user_id = \(bind: userID.rawValue)") }
@@ -194,40 +224,81 @@ struct SQLiteAccessTransaction: AccessTransaction {
     // MARK: Membership intents
 
     func enqueue(_ operation: MembershipOperation) async throws -> MembershipOperation {
-        let superseded: [MembershipOperation] = try await bodies("select pending intents", "membership_operations", """
-            SELECT id, body FROM membership_operations
+        // The state column is authoritative (reads put it into the record), so superseding is one statement.
+        try await run("supersede pending intents", "membership_operations", """
+            UPDATE membership_operations SET state = 'superseded'
             WHERE state = 'pending' AND group_id = \(bind: operation.groupID.rawValue) AND user_id = \(bind: operation.userID.rawValue)
             """)
-        for var old in superseded {
-            old.state = .superseded
-            old.finishedAt = operation.createdAt
-            try await update(old)
-        }
         var stored = operation
         stored.state = .pending
+        let body = try AccessCoding.encode(stored)
         let id = try await storeStep("insert intent", "membership_operations") {
             try await db.raw("""
                 INSERT INTO membership_operations (group_id, user_id, state, not_before, body)
-                VALUES (\(bind: stored.groupID.rawValue), \(bind: stored.userID.rawValue), 'pending', \(bind: stored.notBefore.timeIntervalSince1970), '{}')
+                VALUES (\(bind: stored.groupID.rawValue), \(bind: stored.userID.rawValue), 'pending', \(bind: stored.notBefore.timeIntervalSince1970), \(bind: body))
                 RETURNING id
                 """).first(decodingColumn: "id", as: Int64.self)
         }
         guard let id else { throw SQLiteStoreError(operation: "insert intent", table: "membership_operations", reason: "no id returned") }
         stored.id = id
-        try await update(stored)
         return stored
+    }
+
+    func enqueue(_ operations: [MembershipOperation]) async throws -> [MembershipOperation] {
+        var stored: [MembershipOperation] = []
+        for chunk in Self.chunks(operations) {
+            let pairs: [SQLQueryString] = chunk.map { "(\(bind: $0.groupID.rawValue), \(bind: $0.userID.rawValue))" }
+            try await run("supersede pending intents", "membership_operations", """
+                UPDATE membership_operations SET state = 'superseded'
+                WHERE state = 'pending' AND (group_id, user_id) IN (VALUES \(pairs.joined(separator: ", ")))
+                """)
+            var pending = chunk.map { operation -> MembershipOperation in
+                var operation = operation
+                operation.state = .pending
+                return operation
+            }
+            let rows: [SQLQueryString] = try pending.map { operation in
+                "(\(bind: operation.groupID.rawValue), \(bind: operation.userID.rawValue), 'pending', \(bind: operation.notBefore.timeIntervalSince1970), \(bind: try AccessCoding.encode(operation)))"
+            }
+            // One statement under the write lock: AUTOINCREMENT numbers its rows consecutively, in order.
+            let last = try await storeStep("insert intents", "membership_operations") {
+                try await db.raw("""
+                    INSERT INTO membership_operations (group_id, user_id, state, not_before, body) VALUES \(rows.joined(separator: ", "))
+                    RETURNING id
+                    """).all(decodingColumn: "id", as: Int64.self).max()
+            }
+            guard let last else { throw SQLiteStoreError(operation: "insert intents", table: "membership_operations", reason: "no id returned") }
+            for index in pending.indices { pending[index].id = last - Int64(pending.count - 1 - index) }
+            stored += pending
+        }
+        return stored
+    }
+
+    func update(_ operations: [MembershipOperation]) async throws {
+        for chunk in Self.chunks(operations) {
+            let rows: [SQLQueryString] = try chunk.map { operation in
+                """
+                (\(bind: operation.id), \(bind: operation.groupID.rawValue), \(bind: operation.userID.rawValue), \(bind: operation.state.rawValue),
+                \(bind: operation.notBefore.timeIntervalSince1970), \(bind: try AccessCoding.encode(operation)))
+                """
+            }
+            try await run("update intents", "membership_operations", """
+                INSERT INTO membership_operations (id, group_id, user_id, state, not_before, body) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (id) DO UPDATE SET state = excluded.state, not_before = excluded.not_before, body = excluded.body
+                """)
+        }
     }
 
     func operations(states: [MembershipOperation.State], limit: Int?) async throws -> [MembershipOperation] {
         let limitClause: SQLQueryString = limit.map { "LIMIT \(literal: $0)" } ?? ""
         return try await bodies("select intents", "membership_operations", """
-            SELECT id, body FROM membership_operations WHERE state IN (\(binds: states.map(\.rawValue))) ORDER BY id DESC \(limitClause)
+            SELECT id, state, body FROM membership_operations WHERE state IN (\(binds: states.map(\.rawValue))) ORDER BY id DESC \(limitClause)
             """)
     }
 
     func pendingOperations(readyBy time: Date) async throws -> [MembershipOperation] {
         try await bodies("select ready intents", "membership_operations", """
-            SELECT id, body FROM membership_operations WHERE state = 'pending' AND not_before <= \(bind: time.timeIntervalSince1970) ORDER BY id
+            SELECT id, state, body FROM membership_operations WHERE state = 'pending' AND not_before <= \(bind: time.timeIntervalSince1970) ORDER BY id
             """)
     }
 
@@ -287,21 +358,54 @@ struct SQLiteAccessTransaction: AccessTransaction {
     // MARK: Audit
 
     func appendAudit(_ event: AuditEvent, at time: Date) async throws -> AuditRecord {
-        let last = try await storeStep("select audit head", "audit_log") {
-            try await db.raw("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1").first()
+        let head: (sequence: Int64, hash: String)
+        if let cached = auditHead {
+            head = cached
+        } else {
+            let last = try await storeStep("select audit head", "audit_log") {
+                try await db.raw("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1").first()
+            }
+            head = (try last.map { try $0.decode(column: "sequence", as: Int64.self) } ?? 0,
+                    try last.map { try $0.decode(column: "hash", as: String.self) } ?? AuditRecord.genesisHash)
         }
-        let sequence = try last.map { try $0.decode(column: "sequence", as: Int64.self) } ?? 0
-        let previousHash = try last.map { try $0.decode(column: "hash", as: String.self) } ?? AuditRecord.genesisHash
-        let record = AuditRecord(sequence: sequence + 1, at: time, event: event, previousHash: previousHash)
+        let record = AuditRecord(sequence: head.sequence + 1, at: time, event: event, previousHash: head.hash)
         try await run("append audit record", "audit_log", """
             INSERT INTO audit_log (sequence, at_ms, action, user_login, scope, event, previous_hash, hash)
             VALUES (\(bind: record.sequence), \(bind: record.timestampMilliseconds), \(bind: event.action), \(bind: event.userLogin),
             \(bind: event.scope?.description), \(bind: record.eventJSON), \(bind: record.previousHash), \(bind: record.hash))
             """)
+        auditHead = (record.sequence, record.hash)
         return record
     }
 
+    func appendAudit(_ events: [AuditEvent], at time: Date) async throws {
+        guard let first = events.first else { return }
+        // The first goes through the single path, which reads the head when this transaction has not yet.
+        _ = try await appendAudit(first, at: time)
+        guard var head = auditHead else { return }
+        for chunk in Self.chunks(Array(events.dropFirst())) {
+            var rows: [SQLQueryString] = []
+            for event in chunk {
+                let record = AuditRecord(sequence: head.sequence + 1, at: time, event: event, previousHash: head.hash)
+                rows.append("""
+                    (\(bind: record.sequence), \(bind: record.timestampMilliseconds), \(bind: event.action), \(bind: event.userLogin),
+                    \(bind: event.scope?.description), \(bind: record.eventJSON), \(bind: record.previousHash), \(bind: record.hash))
+                    """)
+                head = (record.sequence, record.hash)
+            }
+            try await run("append audit records", "audit_log", """
+                INSERT INTO audit_log (sequence, at_ms, action, user_login, scope, event, previous_hash, hash) VALUES \(rows.joined(separator: ", "))
+                """)
+            auditHead = head
+        }
+    }
+
     // MARK: Helpers
+
+    /// Rows per multi-row statement: well below SQLite's limit on bound variables.
+    private static func chunks<T>(_ items: [T], size: Int = 250) -> [ArraySlice<T>] {
+        stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
+    }
 
     private func whereClause(_ conditions: [SQLQueryString]) -> SQLQueryString {
         conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
@@ -316,27 +420,33 @@ struct SQLiteAccessTransaction: AccessTransaction {
         return try rows.map { row in
             try rowStep("decode \(table)", table) {
                 var value = try AccessCoding.decode(T.self, try row.decode(column: "body", as: String.self))
-                if T.hasStoredID { value.setStoredID(try row.decode(column: "id", as: Int64.self)) }
+                if T.hasStoredID {
+                    value.setStored(id: try row.decode(column: "id", as: Int64.self), state: try row.decode(column: "state", as: String.self))
+                }
                 return value
             }
         }
     }
 }
 
-/// Records whose id is the row's own (the intent queue's autoincrement), not part of the JSON body.
+/// Records whose id and state are the row's own columns (the intent queue's autoincrement and state), which
+/// win over the JSON body.
 protocol WithStoredID {
     static var hasStoredID: Bool { get }
-    mutating func setStoredID(_ id: Int64)
+    mutating func setStored(id: Int64, state: String)
 }
 
 extension WithStoredID {
     static var hasStoredID: Bool { false }
-    mutating func setStoredID(_ id: Int64) {}
+    mutating func setStored(id: Int64, state: String) {}
 }
 
 extension MembershipOperation: WithStoredID {
     static var hasStoredID: Bool { true }
-    mutating func setStoredID(_ id: Int64) { self.id = id }
+    mutating func setStored(id: Int64, state: String) {
+        self.id = id
+        if let stored = State(rawValue: state) { self.state = stored }
+    }
 }
 
 extension Eligibility: WithStoredID {}

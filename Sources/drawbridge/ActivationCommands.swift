@@ -94,7 +94,7 @@ struct ExtendCommand: AsyncParsableCommand {
 
 struct RequestsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "requests", abstract: "Activation requests and approvals.", subcommands: [List.self, Approve.self, Deny.self, Cancel.self])
+        commandName: "requests", abstract: "Activation requests and approvals.", subcommands: [List.self, Approve.self, Deny.self, Cancel.self, Revoke.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List activations (default: live ones).")
@@ -174,6 +174,24 @@ struct RequestsCommand: AsyncParsableCommand {
                     try await context.engine(store).cancel(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason)
                 }
                 print("\(activation.id): \(activation.state.rawValue)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take an activation away as an administrator: active ones lose the group.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var id: String
+        @Option var reason: String
+        @Flag var dryRun = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let context = try CommandContext(options)
+                let activation = try await context.withStore { store in
+                    try await context.engine(store).revoke(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason, dryRun: dryRun)
+                }
+                print("\(activation.id): \(activation.state.rawValue)\(activation.endReason.map { " (\($0.rawValue))" } ?? "")")
             }
         }
     }

@@ -13,11 +13,27 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
+    @Flag(help: "Apply what is due now (starts, ends, timeouts, queued directory changes) once and exit, instead of running on.")
+    var once = false
+
     func run() async throws {
         try await reportingErrors {
             let context = try CommandContext(options)
             let pool = context.makePool()
             let signal = context.workSignal
+            if once {
+                try await context.withStore { store in
+                    let applier = MembershipApplier(
+                        store: store, pool: pool, configuration: context.configuration.access, memberAttribute: context.memberAttribute,
+                        logger: context.logger)
+                    let engine = context.engine(store, signal: signal)
+                    let advanced = try await engine.advance()
+                    let applied = try await applier.applyReady()
+                    print("started \(advanced.started), expired \(advanced.expired), timed out \(advanced.timedOut), revoked \(advanced.revoked); directory changes applied \(applied.applied), deferred \(applied.deferred), refused \(applied.refused), failed \(applied.failed) in \(applied.modifies) modify operations")
+                }
+                await pool.close()
+                return
+            }
             let listener = try signal.listen()
             defer { listener.close() }
             try await context.withStore { store in

@@ -44,7 +44,9 @@ struct AccessHarness {
               role: '{role}'
         """
 
-    static func with<T>(ldif: [String], configYAML: String = mappingRules, _ body: (AccessHarness) async throws -> T) async throws -> T {
+    static func with<T>(
+        ldif: [String], configYAML: String = mappingRules, directoryYAML: String = "", _ body: (AccessHarness) async throws -> T
+    ) async throws -> T {
         try await TestDirectory.with(ldif: ldif) { directory in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-access-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -57,6 +59,7 @@ struct AccessHarness {
                   bind: { dn: "\(directory.serviceDN)", passwordEnv: ACCESS_TEST_PASSWORD }
                   timeouts: { connect: 2s, operation: 10s }
                   baseDN: dc=example,dc=org
+                \(directoryYAML)
                 store:
                   sqlite: { path: store.sqlite }
                 \(configYAML)

@@ -1,0 +1,82 @@
+import DrawbridgeCore
+import DrawbridgeTestSupport
+import Foundation
+import Testing
+
+@Suite("The drawbridge CLI against a real slapd")
+struct CommandLineTests {
+    struct Result {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static func drawbridge(_ harness: AccessHarness, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CrashRecoveryTests.executable())
+        process.arguments = arguments + ["--config", harness.configFile]
+        var environment = ProcessInfo.processInfo.environment
+        environment["ACCESS_TEST_PASSWORD"] = harness.directory.servicePassword
+        environment["LDAPNOINIT"] = "1"
+        environment["USER"] = "ops-tester"
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
+    }
+
+    @Test("eligibility, a refused dry run with every reason, activation, run --once, requests, status and the audit log")
+    func workflow() async throws {
+        let ldif = [Fixtures.user("alice"), Fixtures.user("bob"), Fixtures.group("pim-prod-web-owner", members: [Fixtures.userDN("bob")])]
+            .joined(separator: "\n")
+        try await AccessHarness.with(ldif: [ldif]) { harness in
+            let web = ["--scope", "/subscriptions/prod/resourceGroups/web", "--role", "owner"]
+            let added = try Self.drawbridge(harness, ["eligibility", "add", "--user", "alice", "--scope", "/subscriptions/prod", "--role", "owner", "--for", "30d", "--justification", "on-call rota"])
+            #expect(added.status == 0, "\(added.errors)")
+            #expect(added.output.hasPrefix("Added eligibility"))
+
+            let dryRun = try Self.drawbridge(harness, ["activate", "--user", "alice"] + web + ["--for", "10h", "--dry-run"])
+            #expect(dryRun.status == 1)
+            for code in ["durationTooLong", "justificationRequired", "mfaRequired"] {
+                #expect(dryRun.output.contains("[\(code)]"), "\(dryRun.output)")
+            }
+
+            let activated = try Self.drawbridge(harness, ["activate", "--user", "alice"] + web + ["--for", "1h", "--justification", "incident 4711", "--mfa-attested"])
+            #expect(activated.status == 0, "\(activated.output)\(activated.errors)")
+            #expect(activated.output.contains(": active from"))
+
+            let once = try Self.drawbridge(harness, ["run", "--once"])
+            #expect(once.status == 0, "\(once.errors)")
+            #expect(once.output.contains("directory changes applied 1"))
+            #expect(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased()))
+
+            let listed = try Self.drawbridge(harness, ["requests", "list", "--format", "json"])
+            let activations = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
+            #expect(activations?.count == 1)
+            #expect(activations?.first?["state"] as? String == "active")
+
+            let status = try Self.drawbridge(harness, ["status"])
+            #expect(status.output.contains("Directory changes pending: 0"))
+            #expect(status.output.contains("Live activations: 1"))
+
+            let verified = try Self.drawbridge(harness, ["audit", "verify"])
+            #expect(verified.status == 0)
+            #expect(verified.output.hasPrefix("audit log intact"))
+            let csv = try Self.drawbridge(harness, ["audit", "export", "--format", "csv", "--user", "alice"])
+            let lines = csv.output.split(separator: "\n")
+            #expect(lines.first.map(String.init) == "sequence,at,action,outcome,actor,source,request_id,subject_id,user,scope,role,group,justification,ticket,reason,details,hash")
+            #expect(lines.contains { $0.contains(",activation.started,success,operator:ops-tester,cli,") })
+            #expect(!csv.output.contains(harness.directory.servicePassword))
+
+            let unknown = try Self.drawbridge(harness, ["activate", "--user", "nobody"] + web + ["--for", "1h", "--justification", "x", "--mfa-attested"])
+            #expect(unknown.status == 1)
+            #expect(unknown.output.contains("[unknownUser]"))
+        }
+    }
+}

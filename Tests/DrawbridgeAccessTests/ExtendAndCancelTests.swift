@@ -1,0 +1,113 @@
+import DrawbridgeAccess
+import DrawbridgeCore
+import DrawbridgeStore
+import Foundation
+import Testing
+
+@Suite("Extension, cancellation and revocation")
+struct ExtendAndCancelTests {
+    static let web = "/subscriptions/prod/resourceGroups/web"
+    static let base = [
+        Fixtures.user("alice"), Fixtures.user("bob"),
+        Fixtures.group("pim-prod-web-owner", members: [Fixtures.userDN("bob")]),
+    ].joined(separator: "\n")
+
+    @Test("extend moves the end within policy; over the maximum it is refused and audited")
+    func extend() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            harness.clock.advance(by: 1800)
+            let extended = try await harness.engine.extend(activation.id, duration: 7200, justification: "still on it", by: harness.operatorActor, source: .cli)
+            #expect(extended.endAt == harness.clock.now().addingTimeInterval(7200))
+            let refused = await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.extend(activation.id, duration: 9 * 3600, justification: "more", by: harness.operatorActor, source: .cli)
+            }
+            #expect(refused?.refusals.map(\.code) == [.durationTooLong])
+            #expect(try await harness.auditActions().contains("activation.extended:refused"))
+
+            harness.clock.advance(by: 3600)
+            try await harness.scheduler.runOnce()
+            #expect(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased()), "the old end has passed, the new one not")
+        }
+    }
+
+    @Test("an extension that needs approval becomes a follow-on request starting at the current end")
+    func extensionNeedsApproval() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
+            try await harness.relaxPolicy(role: "owner") { policy in
+                policy.extensionRequiresApproval = true
+                policy.approvers = [.user(bob.record.id)]
+            }
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            let followOn = try await harness.engine.extend(activation.id, duration: 7200, justification: "overrun", by: harness.operatorActor, source: .cli)
+            #expect(followOn.id != activation.id)
+            #expect(followOn.state == .pendingApproval)
+            #expect(followOn.extends == activation.id)
+            #expect(followOn.startAt == activation.endAt)
+            let approved = try await harness.engine.decide(followOn.id, .approve, approverLogin: "bob", reason: "ok", source: .cli)
+            #expect(approved.state == .scheduled)
+
+            harness.clock.advance(by: 3600)
+            try await harness.scheduler.runOnce()
+            #expect(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased()), "the follow-on keeps the membership")
+            let states = try await harness.store.withAccessTransaction(commit: false) { transaction in
+                (try await transaction.activation(id: activation.id)?.state, try await transaction.activation(id: followOn.id)?.state)
+            }
+            #expect(states.0 == .ended)
+            #expect(states.1 == .active)
+        }
+    }
+
+    @Test("cancel a scheduled request; revoke an active one; a user cannot act on someone else's activation")
+    func cancelAndRevoke() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let scheduled = try await harness.activate("alice", scope: Self.web, role: "owner", start: harness.clock.now().addingTimeInterval(600))
+            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
+            await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.cancel(scheduled.id, by: .user(bob.record), source: .api)
+            }
+            let canceled = try await harness.engine.cancel(scheduled.id, by: harness.operatorActor, source: .cli)
+            #expect(canceled.state == .canceled)
+
+            let active = try await harness.activate("alice", scope: Self.web, role: "owner")
+            try await harness.scheduler.runOnce()
+            await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.revoke(active.id, by: .user(bob.record), source: .api, reason: "no")
+            }
+            let revoked = try await harness.engine.revoke(active.id, by: harness.operatorActor, source: .cli, reason: "security incident")
+            #expect(revoked.endReason == .revoked)
+            try await harness.scheduler.runOnce()
+            #expect(!(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased())))
+        }
+    }
+
+    @Test("a disabled account's activation is refused, and an active one is revoked at the next sync")
+    func disabledUser() async throws {
+        let disabledRule = "  users: { disabled: { attribute: employeeType, equals: disabled } }"
+        try await AccessHarness.with(ldif: [Self.base], directoryYAML: disabledRule) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            _ = try await harness.activate("alice", scope: Self.web, role: "owner")
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.userDN("alice"))
+                changetype: modify
+                add: employeeType
+                employeeType: disabled
+                """)
+            let followUp = try await harness.sync()
+            #expect(followUp.revoked == 1)
+            let refused = try await harness.engine.activate(
+                ActivationRequest(
+                    userLogin: "alice", items: [.init(scope: try ScopePath(Self.web), role: RoleName(rawValue: "owner")!)], duration: 3600,
+                    justification: "again", ticket: nil, mfa: nil),
+                by: harness.operatorActor, source: .cli)
+            #expect(refused.first?.decision.refusals.map(\.code) == [.userDisabled])
+        }
+    }
+}
