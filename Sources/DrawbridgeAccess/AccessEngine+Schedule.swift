@@ -96,16 +96,11 @@ extension AccessEngine {
     func expire(_ expiring: [Activation], _ context: AccessContext) async throws -> Int {
         guard !expiring.isEmpty else { return 0 }
         let transaction = context.transaction
-        let ending = Set(expiring.map(\.id))
+        let ending = Set(expiring.map { Cause.activation($0.id) })
         var held: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
-        for activation in try await transaction.activations(ActivationQuery(states: [.active])) where !ending.contains(activation.id) {
-            if let binding = try await context.binding(scope: activation.scope, role: activation.role) {
-                held[activation.userID, default: []].insert(binding.groupID)
-            }
-        }
-        for assignment in try await transaction.assignments(userID: nil, liveOnly: true) where assignment.grantsMembership {
-            if let binding = try await context.binding(scope: assignment.scope, role: assignment.role) {
-                held[assignment.userID, default: []].insert(binding.groupID)
+        for grant in try await transaction.activeGrants() where !ending.contains(grant.cause) {
+            if let binding = try await context.binding(scope: grant.scope, role: grant.role) {
+                held[grant.userID, default: []].insert(binding.groupID)
             }
         }
         let users = Dictionary(try await transaction.users(ids: expiring.map(\.userID)).map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })

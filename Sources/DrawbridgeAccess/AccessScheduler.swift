@@ -39,17 +39,20 @@ public struct AccessScheduler: Sendable {
 
     /// One pass: every due transition, then every ready intent.
     public func runOnce() async throws {
+        let start = ContinuousClock.now
         let advanced = try await engine.advance()
         if advanced != AdvanceReport() {
             logger.info("applied due transitions", metadata: [
                 "started": "\(advanced.started)", "expired": "\(advanced.expired)", "timedOut": "\(advanced.timedOut)", "revoked": "\(advanced.revoked)",
+                "duration": "\(ContinuousClock.now - start)",
             ])
         }
+        let applyStart = ContinuousClock.now
         let applied = try await applier.applyReady()
         if applied != MembershipApplier.Report() {
             logger.info("applied membership changes", metadata: [
                 "applied": "\(applied.applied)", "deferred": "\(applied.deferred)", "refused": "\(applied.refused)", "failed": "\(applied.failed)",
-                "modifies": "\(applied.modifies)",
+                "modifies": "\(applied.modifies)", "directory": "\(applied.directoryTime)", "duration": "\(ContinuousClock.now - applyStart)",
             ])
         }
     }

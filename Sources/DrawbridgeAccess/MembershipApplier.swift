@@ -34,6 +34,8 @@ public struct MembershipApplier: Sendable {
         /// Left pending for a later attempt (the directory was unreachable or busy).
         public var deferred = 0
         public var modifies = 0
+        /// From the first modify sent to the last one answered.
+        public var directoryTime: Duration = .zero
 
         public init() {}
     }
@@ -59,6 +61,7 @@ public struct MembershipApplier: Sendable {
         let byGroup = Dictionary(grouping: ready, by: \.groupID)
         var outcomes: [Int64: Outcome] = [:]
         var modifies = 0
+        let directoryStart = ContinuousClock.now
         try await withThrowingTaskGroup(of: ([Int64: Outcome], Int).self) { group in
             var pending = byGroup.values.makeIterator()
             var running = 0
@@ -75,8 +78,10 @@ public struct MembershipApplier: Sendable {
                 launch()
             }
         }
+        let directoryTime = ContinuousClock.now - directoryStart
         var report = try await record(outcomes, ready, at: clock.now())
         report.modifies = modifies
+        report.directoryTime = directoryTime
         return report
     }
 

@@ -40,6 +40,9 @@ public protocol AccessTransaction: Sendable {
     func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
 
+    /// Every grant that holds a membership now (active activations and assignments), without decoding records.
+    func activeGrants() async throws -> [ActiveGrant]
+
     func policyOverrides(role: RoleName) async throws -> [ScopePath: PolicyOverride]
     func allPolicyOverrides() async throws -> [PolicyKey: PolicyOverride]
     /// Stores the override for (scope, role); an empty one deletes it.
@@ -85,6 +88,22 @@ public struct ActivationQuery: Sendable, Hashable {
     }
 
     public static let live = ActivationQuery(states: Set(ActivationState.allCases.filter(\.isLive)))
+}
+
+/// An active activation or assignment, by the columns that say which membership it holds.
+public struct ActiveGrant: Hashable, Sendable {
+    /// `activation:ID` or `assignment:ID`.
+    public var cause: String
+    public var userID: DirectoryEntryID
+    public var scope: ScopePath
+    public var role: RoleName
+
+    public init(cause: String, userID: DirectoryEntryID, scope: ScopePath, role: RoleName) {
+        self.cause = cause
+        self.userID = userID
+        self.scope = scope
+        self.role = role
+    }
 }
 
 public struct PolicyKey: Hashable, Sendable {

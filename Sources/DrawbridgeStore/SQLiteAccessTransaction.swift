@@ -165,14 +165,31 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     }
 
     func save(_ activation: Activation) async throws {
-        let body = try AccessCoding.encode(activation)
-        try await run("save activation", "activations", """
-            INSERT INTO activations (id, request_id, user_id, scope, role, state, requested_at, next_due_at, body)
-            VALUES (\(bind: activation.id.rawValue), \(bind: activation.requestID.rawValue), \(bind: activation.userID.rawValue),
-            \(bind: activation.scope.description), \(bind: activation.role.rawValue), \(bind: activation.state.rawValue),
-            \(bind: activation.requestedAt.timeIntervalSince1970), \(bind: activation.nextDueAt?.timeIntervalSince1970), \(bind: body))
-            ON CONFLICT (id) DO UPDATE SET state = excluded.state, next_due_at = excluded.next_due_at, body = excluded.body
-            """)
+        try await save([activation])
+    }
+
+    func activeGrants() async throws -> [ActiveGrant] {
+        let rows = try await storeStep("select active grants", "activations") {
+            try await db.raw("""
+                SELECT 'activation:' || id AS cause, user_id, scope, role FROM activations WHERE state = 'active'
+                UNION ALL
+                SELECT 'assignment:' || id, user_id, scope, role FROM assignments WHERE state = 'active'
+                """).all()
+        }
+        var scopes: [String: ScopePath] = [:]
+        return try rows.map { row in
+            try rowStep("decode active grant", "activations") {
+                let scopeText = try row.decode(column: "scope", as: String.self)
+                let scope = try scopes[scopeText] ?? ScopePath(scopeText)
+                scopes[scopeText] = scope
+                guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
+                    throw SQLiteStoreError(operation: "decode active grant", table: "activations", reason: "invalid role")
+                }
+                return ActiveGrant(
+                    cause: try row.decode(column: "cause", as: String.self), userID: DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)),
+                    scope: scope, role: role)
+            }
+        }
     }
 
     // MARK: Policies
@@ -303,11 +320,7 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     }
 
     func update(_ operation: MembershipOperation) async throws {
-        let body = try AccessCoding.encode(operation)
-        try await run("update intent", "membership_operations", """
-            UPDATE membership_operations SET state = \(bind: operation.state.rawValue), not_before = \(bind: operation.notBefore.timeIntervalSince1970),
-            body = \(bind: body) WHERE id = \(bind: operation.id)
-            """)
+        try await update([operation])
     }
 
     // MARK: Reconciliation

@@ -162,7 +162,7 @@ enum BenchmarkMain {
         let options = try Options(CommandLine.arguments)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
+            handler.logLevel = label == "drawbridge.scheduler" ? .info : .warning
             return handler
         }
         let configuration = try ConfigurationLoader().load(path: options.config)
@@ -231,7 +231,7 @@ enum BenchmarkMain {
         bench.signal.notify()
         try await Task.sleep(for: .seconds(2))
         let drainStart = ContinuousClock.now
-        while try await bench.remaining(burstMembers) > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        while try await bench.remaining(burstMembers) > 0 { try await Task.sleep(for: .milliseconds(50)) }
         log("    drained in \(ContinuousClock.now - drainStart)")
         let drained = ContinuousClock.now - drainStart
         let drain = Double(drained.components.seconds) + Double(drained.components.attoseconds) / 1e18
