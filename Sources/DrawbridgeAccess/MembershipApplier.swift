@@ -167,15 +167,15 @@ public struct MembershipApplier: Sendable {
     private func record(_ outcomes: [Int64: Outcome], _ operations: [MembershipOperation], at now: Date) async throws -> Report {
         try await store.withAccessTransaction(commit: true) { transaction in
             var report = Report()
-            let still = Dictionary(
-                try await transaction.operations(states: [.pending], limit: nil).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let still = try await transaction.stillPending(operations.map(\.id))
             let context = AccessContext(
                 transaction: transaction, now: now, actor: .system("scheduler"), source: .scheduler, configuration: configuration)
             var updated: [MembershipOperation] = []
             var events: [AuditEvent] = []
             for operation in operations {
                 // An intent superseded while it was applied stays superseded: its successor is applied next.
-                guard var current = still[operation.id], let outcome = outcomes[operation.id] else { continue }
+                guard still.contains(operation.id), let outcome = outcomes[operation.id] else { continue }
+                var current = operation
                 let verb = current.action == .add ? "membership.added" : "membership.removed"
                 var details = ["cause": current.cause]
                 if current.attempts > 0 { details["attempts"] = "\(current.attempts + 1)" }

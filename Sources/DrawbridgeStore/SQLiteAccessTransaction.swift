@@ -291,6 +291,17 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         return stored
     }
 
+    func stillPending(_ ids: [Int64]) async throws -> Set<Int64> {
+        var pending = Set<Int64>()
+        for chunk in Self.chunks(ids, size: SQLiteStoreReader.batchSize) {
+            pending.formUnion(try await storeStep("select pending intents", "membership_operations") {
+                try await db.raw("SELECT id FROM membership_operations WHERE state = 'pending' AND id IN (\(binds: Array(chunk)))")
+                    .all(decodingColumn: "id", as: Int64.self)
+            })
+        }
+        return pending
+    }
+
     func update(_ operations: [MembershipOperation]) async throws {
         for chunk in Self.chunks(operations) {
             let rows: [SQLQueryString] = try chunk.map { operation in
