@@ -28,11 +28,9 @@ extension AccessEngine {
         try await transaction(dryRun: false, actor: .system("scheduler"), source: .scheduler) { context in
             var report = AdvanceReport()
             let transaction = context.transaction
-            let due = try await transaction.activations(dueBy: context.now)
             // Expiries come in bursts (a shift ends, a maintenance window closes): they go in bulk.
-            let expiring = due.filter { $0.state == .active }
-            report.expired += try await expire(expiring, context)
-            for var activation in due where activation.state != .active {
+            report.expired += try await expire(try await transaction.expiringActivations(by: context.now), context)
+            for var activation in try await transaction.activations(dueBy: context.now) where activation.state != .active {
                 switch activation.state {
                 case .pendingApproval:
                     try activation.transition(to: .timedOut)
@@ -93,38 +91,38 @@ extension AccessEngine {
 
     /// Ends active activations whose time is up and queues each removal unless another grant that stays keeps
     /// the user in the group: the same outcome as `end` one by one, in a handful of statements.
-    func expire(_ expiring: [Activation], _ context: AccessContext) async throws -> Int {
+    func expire(_ expiring: [ExpiringActivation], _ context: AccessContext) async throws -> Int {
         guard !expiring.isEmpty else { return 0 }
         let transaction = context.transaction
-        let ending = Set(expiring.map { Cause.activation($0.id) })
+        let ending = Set(expiring.map(\.grant.cause))
         var held: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
         for grant in try await transaction.activeGrants() where !ending.contains(grant.cause) {
             if let binding = try await context.binding(scope: grant.scope, role: grant.role) {
                 held[grant.userID, default: []].insert(binding.groupID)
             }
         }
-        let users = Dictionary(try await transaction.users(ids: expiring.map(\.userID)).map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var ended: [Activation] = []
+        let users = Dictionary(
+            try await transaction.users(ids: expiring.map(\.grant.userID)).map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
         var removals: [MembershipOperation] = []
         var events: [AuditEvent] = []
-        for var activation in expiring {
-            try activation.end(.expired, at: context.now)
-            ended.append(activation)
-            let binding = try await context.binding(scope: activation.scope, role: activation.role)
-            if let binding, let user = users[activation.userID], held[activation.userID, default: []].insert(binding.groupID).inserted {
+        for activation in expiring {
+            let grant = activation.grant
+            let binding = try await context.binding(scope: grant.scope, role: grant.role)
+            let user = users[grant.userID]
+            if let binding, let user, held[grant.userID, default: []].insert(binding.groupID).inserted {
                 removals.append(MembershipOperation(
                     action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: user.record.id, userDN: user.record.dn,
-                    userLogin: user.record.login, cause: Cause.activation(activation.id), createdAt: context.now))
+                    userLogin: user.record.login, cause: grant.cause, createdAt: context.now))
             }
             events.append(context.event(
-                "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: activation.userLogin,
-                scope: activation.scope, role: activation.role, group: binding, details: ["endReason": EndReason.expired.rawValue]))
+                "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: user?.record.login,
+                scope: grant.scope, role: grant.role, group: binding, details: ["endReason": EndReason.expired.rawValue]))
         }
-        try await transaction.save(ended)
+        try await transaction.markExpired(expiring.map(\.id), at: context.now)
         _ = try await transaction.enqueue(removals)
         try await transaction.appendAudit(events, at: context.now)
         if !removals.isEmpty { context.markWork() }
-        return ended.count
+        return expiring.count
     }
 
     /// After a directory sync: re-derives the eligibilities of the eligibility rules from the groups as synced,

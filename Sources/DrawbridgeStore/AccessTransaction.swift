@@ -42,6 +42,10 @@ public protocol AccessTransaction: Sendable {
 
     /// Every grant that holds a membership now (active activations and assignments), without decoding records.
     func activeGrants() async throws -> [ActiveGrant]
+    /// Active activations whose end is at or before `time`, without decoding records.
+    func expiringActivations(by time: Date) async throws -> [ExpiringActivation]
+    /// Marks these activations ended (expired) at `time`, in place.
+    func markExpired(_ ids: [ActivationID], at time: Date) async throws
 
     func policyOverrides(role: RoleName) async throws -> [ScopePath: PolicyOverride]
     func allPolicyOverrides() async throws -> [PolicyKey: PolicyOverride]
@@ -105,6 +109,19 @@ public struct ActiveGrant: Hashable, Sendable {
         self.userID = userID
         self.scope = scope
         self.role = role
+    }
+}
+
+/// An active activation whose time is up, by its columns.
+public struct ExpiringActivation: Hashable, Sendable {
+    public var id: ActivationID
+    public var requestID: RequestID
+    public var grant: ActiveGrant
+
+    public init(id: ActivationID, requestID: RequestID, grant: ActiveGrant) {
+        self.id = id
+        self.requestID = requestID
+        self.grant = grant
     }
 }
 

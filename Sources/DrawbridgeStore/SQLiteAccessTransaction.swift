@@ -177,18 +177,49 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
                 """).all()
         }
         var scopes: [String: ScopePath] = [:]
+        return try rows.map { try Self.grant(from: $0, scopes: &scopes) }
+    }
+
+    func expiringActivations(by time: Date) async throws -> [ExpiringActivation] {
+        let rows = try await storeStep("select expiring activations", "activations") {
+            try await db.raw("""
+                SELECT id, request_id, 'activation:' || id AS cause, user_id, scope, role FROM activations
+                WHERE next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970) AND state = 'active'
+                ORDER BY next_due_at
+                """).all()
+        }
+        var scopes: [String: ScopePath] = [:]
         return try rows.map { row in
-            try rowStep("decode active grant", "activations") {
-                let scopeText = try row.decode(column: "scope", as: String.self)
-                let scope = try scopes[scopeText] ?? ScopePath(scopeText)
-                scopes[scopeText] = scope
-                guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
-                    throw SQLiteStoreError(operation: "decode active grant", table: "activations", reason: "invalid role")
-                }
-                return ActiveGrant(
-                    cause: try row.decode(column: "cause", as: String.self), userID: DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)),
-                    scope: scope, role: role)
+            ExpiringActivation(
+                id: ActivationID(rawValue: try row.decode(column: "id", as: String.self)),
+                requestID: RequestID(rawValue: try row.decode(column: "request_id", as: String.self)),
+                grant: try Self.grant(from: row, scopes: &scopes))
+        }
+    }
+
+    func markExpired(_ ids: [ActivationID], at time: Date) async throws {
+        // json_set edits the stored record in SQLite itself: decoding and re-encoding thousands of records in a
+        // burst of expiries was a third of its time. The keys are Activation's own, as JSONEncoder writes them.
+        for chunk in Self.chunks(ids, size: SQLiteStoreReader.batchSize) {
+            try await run("mark activations expired", "activations", """
+                UPDATE activations SET state = 'ended', next_due_at = NULL,
+                body = json_set(body, '$.state', 'ended', '$.endedAt', \(bind: time.timeIntervalSince1970), '$.endReason', 'expired')
+                WHERE state = 'active' AND id IN (\(binds: chunk.map(\.rawValue)))
+                """)
+        }
+    }
+
+    private static func grant(from row: any SQLRow, scopes: inout [String: ScopePath]) throws -> ActiveGrant {
+        try rowStep("decode active grant", "activations") {
+            let scopeText = try row.decode(column: "scope", as: String.self)
+            let scope = try scopes[scopeText] ?? ScopePath(scopeText)
+            scopes[scopeText] = scope
+            guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
+                throw SQLiteStoreError(operation: "decode active grant", table: "activations", reason: "invalid role")
             }
+            return ActiveGrant(
+                cause: try row.decode(column: "cause", as: String.self), userID: DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)),
+                scope: scope, role: role)
         }
     }
 
