@@ -165,8 +165,10 @@ extension AccessEngine {
     // MARK: Policies
 
     /// Replaces the override stored for (scope, role); `/` holds the role's defaults. An empty override removes it.
-    public func setPolicy(_ override: PolicyOverride, scope: ScopePath, role: RoleName, by actor: Actor, source: ActionSource) async throws -> RolePolicy {
-        try await transaction(dryRun: false, actor: actor, source: source) { context in
+    public func setPolicy(
+        _ override: PolicyOverride, scope: ScopePath, role: RoleName, by actor: Actor, source: ActionSource, dryRun: Bool = false
+    ) async throws -> RolePolicy {
+        try await transaction(dryRun: dryRun, actor: actor, source: source) { context in
             try requireAdministrator(context)
             let problems = override.problems()
             guard problems.isEmpty else { throw ActionRefused(problems.map { Refusal(.invalidInput, $0) }) }

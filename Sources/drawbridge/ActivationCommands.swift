@@ -143,9 +143,10 @@ struct RequestsCommand: AsyncParsableCommand {
         @Argument var id: String
         @Option(name: .customLong("as"), help: "The approver's login.") var approver: String
         @Option var reason: String?
+        @Flag var dryRun = false
 
         func run() async throws {
-            try await RequestsCommand.decide(options, id, .approve, approver, reason)
+            try await RequestsCommand.decide(options, id, .approve, approver, reason, dryRun: dryRun)
         }
     }
 
@@ -155,9 +156,10 @@ struct RequestsCommand: AsyncParsableCommand {
         @Argument var id: String
         @Option(name: .customLong("as"), help: "The approver's login.") var approver: String
         @Option var reason: String
+        @Flag var dryRun = false
 
         func run() async throws {
-            try await RequestsCommand.decide(options, id, .deny, approver, reason)
+            try await RequestsCommand.decide(options, id, .deny, approver, reason, dryRun: dryRun)
         }
     }
 
@@ -166,12 +168,13 @@ struct RequestsCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
         @Option var reason: String?
+        @Flag var dryRun = false
 
         func run() async throws {
             try await reportingErrors {
                 let context = try CommandContext(options)
                 let activation = try await context.withStore { store in
-                    try await context.engine(store).cancel(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason)
+                    try await context.engine(store).cancel(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason, dryRun: dryRun)
                 }
                 print("\(activation.id): \(activation.state.rawValue)")
             }
@@ -196,11 +199,14 @@ struct RequestsCommand: AsyncParsableCommand {
         }
     }
 
-    fileprivate static func decide(_ options: GlobalOptions, _ id: String, _ verdict: ApprovalDecision.Verdict, _ approver: String, _ reason: String?) async throws {
+    fileprivate static func decide(
+        _ options: GlobalOptions, _ id: String, _ verdict: ApprovalDecision.Verdict, _ approver: String, _ reason: String?, dryRun: Bool
+    ) async throws {
         try await reportingErrors {
             let context = try CommandContext(options)
             let activation = try await context.withStore { store in
-                try await context.engine(store).decide(ActivationID(rawValue: id), verdict, approverLogin: approver, reason: reason, source: .cli)
+                try await context.engine(store).decide(
+                    ActivationID(rawValue: id), verdict, approverLogin: approver, reason: reason, source: .cli, dryRun: dryRun)
             }
             print("\(activation.id): \(activation.state.rawValue) (\(activation.approvals.count) of \(activation.approvalsRequired) approvals)")
         }

@@ -64,6 +64,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option var maxAssignment: DurationArgument?
         @Option var extensionRequiresApproval: Bool?
         @Flag(help: "Remove this scope's override first, so only the settings given here remain.") var reset = false
+        @Flag(help: "Show the resulting policy without storing it.") var dryRun = false
 
         func run() async throws {
             try await reportingErrors {
@@ -98,9 +99,10 @@ struct PolicyCommand: AsyncParsableCommand {
                         given.approvers = principals
                     }
                     override = override.merged(with: given)
-                    return try await context.engine(store).setPolicy(override, scope: scope, role: role, by: context.operatorActor, source: .cli)
+                    return try await context.engine(store).setPolicy(
+                        override, scope: scope, role: role, by: context.operatorActor, source: .cli, dryRun: dryRun)
                 }
-                print("Policy for \(role) at \(scope) set; max activation \(AccessRules.format(policy.maxActivationDuration)), approval \(policy.requireApproval ? "\(policy.approvalsRequired) required" : "not required"), MFA \(policy.requireMFA ? "required" : "not required")")
+                print("\(dryRun ? "Would set policy" : "Policy") for \(role) at \(scope)\(dryRun ? "" : " set"); max activation \(AccessRules.format(policy.maxActivationDuration)), approval \(policy.requireApproval ? "\(policy.approvalsRequired) required" : "not required"), MFA \(policy.requireMFA ? "required" : "not required")")
             }
         }
     }

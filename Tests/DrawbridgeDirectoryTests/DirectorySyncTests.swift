@@ -85,6 +85,11 @@ import Testing
                 add: member
                 member: \(F.userDN("bob"))
 
+                dn: \(F.groupDN("team-a"))
+                changetype: modify
+                delete: member
+                member: \(F.userDN("carol"))
+
                 dn: \(F.userDN("carol"))
                 changetype: delete
 
@@ -94,19 +99,12 @@ import Testing
                 deleteoldrdn: 1
 
                 """)
-            // refint rewrites team-a in a background thread after the delete has been answered.
-            var refintDone = false
-            for _ in 0..<100 where !refintDone {
-                let teamA = try await harness.directory.search(base: F.groupDN("team-a"), filter: "(objectClass=*)", attributes: ["member"])
-                refintDone = !teamA.lowercased().contains("uid=carol")
-                if !refintDone { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(refintDone, "refint removed carol from team-a")
             let report = try await harness.sync(.incremental)
             #expect(report.kind == .incremental)
 
             #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["alice", "bob"])
-            // refint removed carol from team-a; the incremental sync notices and confirms she is gone.
+            // team-a lost carol, so the incremental sync checks her and finds her gone. (The member is removed by hand:
+            // slapd's refint drops it without touching team-a's modifyTimestamp, so only a full sync would notice.)
             #expect(try await harness.store.user(login: "carol") == nil)
             #expect(report.deletedUsers == 1)
             let carol = try await harness.store.users(includeDeleted: true).first { $0.record.login == "carol" }
