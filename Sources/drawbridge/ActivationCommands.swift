@@ -38,7 +38,8 @@ struct ActivateCommand: AsyncParsableCommand {
                 if outcome.decision.isAllowed {
                     let state = outcome.activation?.state.rawValue ?? "allowed"
                     let verb = dryRun ? "would be \(outcome.decision.needsApproval ? "pending approval" : "granted")" : state
-                    print("\(label): \(verb) from \(outcome.decision.startAt.iso8601) until \(outcome.decision.endAt.iso8601)\(outcome.activation.map { " (\($0.id))" } ?? "")")
+                    let id = dryRun ? "" : outcome.activation.map { " (\($0.id))" } ?? ""
+                    print("\(label): \(verb) from \(outcome.decision.startAt.iso8601) until \(outcome.decision.endAt.iso8601)\(id)")
                 } else {
                     refused = true
                     print("\(label): refused\n" + ActionRefused(outcome.decision.refusals).lines)

@@ -28,9 +28,11 @@ struct CommandContext {
         LDAPConnectionPool(configuration: configuration.directory.connection, maximumConnections: configuration.directory.poolSize, logger: logger)
     }
 
-    /// The person at the terminal, by their operating-system account.
+    /// The person at the terminal, by their operating-system account ($USER, else the account of the process).
     var operatorActor: Actor {
-        .operator(ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown")
+        if let name = ProcessInfo.processInfo.environment["USER"], !name.isEmpty { return .operator(name) }
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return .operator(String(cString: name)) }
+        return .operator("uid \(geteuid())")
     }
 
     /// The attribute Drawbridge writes memberships to: the first configured one that holds DNs, else the first.
