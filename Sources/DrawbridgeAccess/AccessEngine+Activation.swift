@@ -87,8 +87,11 @@ extension AccessEngine {
     }
 
     /// An approver's decision. The first denial ends the request; enough approvals start it.
+    /// `recordedBy` is who entered the decision (the operator at the CLI); it is kept in the audit record beside
+    /// the approver it names.
     public func decide(
-        _ id: ActivationID, _ verdict: ApprovalDecision.Verdict, approverLogin: String, reason: String?, source: ActionSource, dryRun: Bool = false
+        _ id: ActivationID, _ verdict: ApprovalDecision.Verdict, approverLogin: String, reason: String?, recordedBy: Actor? = nil,
+        source: ActionSource, dryRun: Bool = false
     ) async throws -> Activation {
         try await transaction(dryRun: dryRun, actor: .system("approval"), source: source) { context in
             guard let approver = try await context.transaction.user(login: approverLogin) else {
@@ -113,11 +116,12 @@ extension AccessEngine {
                 throw ActionRefused(refusals)
             }
             try AccessRules.apply(ApprovalDecision(approver: actor, verdict: verdict, reason: reason, at: context.now), to: &activation)
-            let quorum = "\(activation.approvals.count) of \(activation.approvalsRequired)"
+            var details = ["approvals": "\(activation.approvals.count) of \(activation.approvalsRequired)"]
+            if let recordedBy { details["recordedBy"] = recordedBy.description }
             try await approverContext.audit(approverContext.event(
                 verdict == .approve && activation.state == .pendingApproval ? "activation.approval-recorded" : action,
                 requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin, scope: activation.scope,
-                role: activation.role, group: binding, reason: reason, details: ["approvals": quorum]))
+                role: activation.role, group: binding, reason: reason, details: details))
             if activation.state == .approved { try await start(&activation, approverContext) }
             try await context.transaction.save(activation)
             if approverContext.wroteWork { context.markWork() }
@@ -131,7 +135,7 @@ extension AccessEngine {
             var activation = try await load(id, context)
             try await requireOwnerOrOperator(activation, context, action: "cancel")
             guard [.pendingApproval, .scheduled].contains(activation.state) else {
-                throw ActionRefused([Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue); only a pending or scheduled request can be canceled")])
+                try await refuse(activation, "activation.canceled", [Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue); only a pending or scheduled request can be canceled")], context)
             }
             try activation.transition(to: .canceled)
             activation.endedAt = context.now
@@ -159,7 +163,7 @@ extension AccessEngine {
                     "activation.canceled", requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin,
                     scope: activation.scope, role: activation.role, reason: reason))
             default:
-                throw ActionRefused([Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue), not active")])
+                try await refuse(activation, "activation.deactivated", [Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue), not active")], context)
             }
             try await context.transaction.save(activation)
             return activation
@@ -193,6 +197,8 @@ extension AccessEngine {
             var refusals: [Refusal] = []
             if ![.active, .scheduled].contains(activation.state) {
                 refusals.append(Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue); only an active or scheduled one can be extended"))
+            } else if activation.endAt <= context.now {
+                refusals.append(Refusal(.invalidState, "activation \(id) ended at \(activation.endAt.iso8601); request a new one"))
             }
             if duration > policy.maxActivationDuration {
                 refusals.append(Refusal(.durationTooLong, "the duration \(AccessRules.format(duration)) exceeds the policy's maximum of \(AccessRules.format(policy.maxActivationDuration))"))
@@ -256,8 +262,16 @@ extension AccessEngine {
         let actor = context.actor
         guard actor.kind == .user else { return }
         guard actor.userID == activation.userID || actor.userID == activation.requestedBy.userID else {
-            throw ActionRefused([Refusal(.notAllowed, "\(actor.name) cannot \(action) an activation of \(activation.userLogin)")])
+            try await refuse(activation, "activation.\(action)", [Refusal(.notAllowed, "\(actor.name) cannot \(action) an activation of \(activation.userLogin)")], context)
         }
+    }
+
+    /// Audits a refused action on an activation and throws; the audit record outlives the rollback.
+    func refuse(_ activation: Activation, _ action: String, _ refusals: [Refusal], _ context: AccessContext) async throws -> Never {
+        try await context.audit(context.event(
+            action, outcome: .refused, requestID: activation.requestID, subject: activation.id.rawValue, user: activation.userLogin,
+            scope: activation.scope, role: activation.role, reason: refusals.map(\.message).joined(separator: "; ")))
+        throw ActionRefused(refusals)
     }
 
     /// Ends an active activation and queues the removal unless another grant keeps the user in the group.

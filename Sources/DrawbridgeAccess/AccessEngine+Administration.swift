@@ -129,7 +129,12 @@ extension AccessEngine {
             if assignment.state == .ended { refusals.append(Refusal(.invalidState, "assignment \(id) has already ended")) }
             if let end, end <= context.now { refusals.append(Refusal(.invalidInput, "the new end \(end.iso8601) is not in the future")) }
             if justification.isBlank { refusals.append(Refusal(.justificationRequired, "an extension needs a justification")) }
-            guard refusals.isEmpty else { throw ActionRefused(refusals) }
+            guard refusals.isEmpty else {
+                try await context.audit(context.event(
+                    "assignment.extended", outcome: .refused, subject: id.rawValue, user: assignment.userLogin, scope: assignment.scope,
+                    role: assignment.role, justification: justification, reason: refusals.map(\.message).joined(separator: "; ")))
+                throw ActionRefused(refusals)
+            }
             let previous = assignment.endAt
             assignment.endAt = end
             try await context.transaction.save(assignment)
@@ -170,12 +175,14 @@ extension AccessEngine {
     ) async throws -> RolePolicy {
         try await transaction(dryRun: dryRun, actor: actor, source: source) { context in
             try requireAdministrator(context)
-            let problems = override.problems()
-            guard problems.isEmpty else { throw ActionRefused(problems.map { Refusal(.invalidInput, $0) }) }
+            var refusals = override.problems().map { Refusal(.invalidInput, $0) }
             for approver in override.approvers ?? [] {
-                var refusals: [Refusal] = []
                 _ = try await principalName(approver, context, refusals: &refusals)
-                guard refusals.isEmpty else { throw ActionRefused(refusals) }
+            }
+            guard refusals.isEmpty else {
+                try await context.audit(context.event(
+                    "policy.set", outcome: .refused, scope: scope, role: role, reason: refusals.map(\.message).joined(separator: "; ")))
+                throw ActionRefused(refusals)
             }
             try await context.transaction.setPolicyOverride(override, scope: scope, role: role)
             try await context.audit(context.event(

@@ -40,7 +40,8 @@ public struct AccessEngine: Sendable {
                 let result = try await body(context)
                 return (result, context.wroteWork)
             }
-            if !dryRun && wroteWork { signal?.notify() }
+            // Any committed action may move the next due time (a new start, deadline or end), not only queued changes.
+            if !dryRun && (wroteWork || source != .scheduler) { signal?.notify() }
             return result
         } catch let error as ActionRefused {
             // The refused action's writes are rolled back, but the refusal itself is a decision the audit log keeps.

@@ -14,15 +14,18 @@ public struct MembershipApplier: Sendable {
     let memberAttribute: MemberAttribute
     let clock: any WallClock
     let logger: Logger
+    let lock: ApplyLock?
 
+    /// - Parameter lockPath: a file that processes sharing the store lock while they apply intents.
     public init(
         store: any DrawbridgeStore, pool: LDAPConnectionPool, configuration: AccessConfiguration, memberAttribute: MemberAttribute,
-        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.applier")
+        lockPath: String? = nil, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.applier")
     ) {
         self.store = store
         self.pool = pool
         self.configuration = configuration
         self.memberAttribute = memberAttribute
+        self.lock = lockPath.map(ApplyLock.init(path:))
         self.clock = clock
         self.logger = logger
     }
@@ -51,6 +54,11 @@ public struct MembershipApplier: Sendable {
     /// Applies every intent that is due, and records the outcomes.
     @discardableResult
     public func applyReady() async throws -> Report {
+        guard let lock else { return try await applyReadyLocked() }
+        return try await lock.withLock { try await applyReadyLocked() }
+    }
+
+    private func applyReadyLocked() async throws -> Report {
         let now = clock.now()
         let (ready, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
             let bindings = try await transaction.roleBindings()
@@ -104,7 +112,9 @@ public struct MembershipApplier: Sendable {
                 let confirmed = clock.now()
                 for operation in adds { outcomes[operation.id] = .done(confirmed) }
             } catch {
-                for operation in adds { outcomes[operation.id] = Self.classify(error) }
+                let (results, count) = await settle(adds, after: error, groupDN: groupDN)
+                outcomes.merge(results) { _, new in new }
+                modifies += count
             }
         }
         guard !removes.isEmpty else { return (outcomes, modifies) }
@@ -115,22 +125,55 @@ public struct MembershipApplier: Sendable {
                     removes.removeAll { $0.id == kept.id }
                 }
                 guard !removes.isEmpty else { return }
-                let values = removes.map(value)
-                do {
-                    try await connection.deleteValues(values, from: attribute, of: groupDN)
-                    modifies += 1
-                } catch let error as LDAPError where error.isObjectClassViolation {
-                    // The schema refuses an empty groupOfNames: keep the placeholder in it, then remove the rest.
-                    guard let placeholder = configuration.placeholderMember else { throw error }
-                    try await connection.addValues([placeholder.description], to: attribute, of: groupDN)
-                    try await connection.deleteValues(values, from: attribute, of: groupDN)
-                    modifies += 2
-                }
+                modifies += try await remove(removes.map(value), from: groupDN, connection)
             }
             let confirmed = clock.now()
             for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = .done(confirmed) }
         } catch {
-            for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = Self.classify(error) }
+            let (results, count) = await settle(removes.filter { outcomes[$0.id] == nil }, after: error, groupDN: groupDN)
+            outcomes.merge(results) { _, new in new }
+            modifies += count
+        }
+        return (outcomes, modifies)
+    }
+
+    /// Deletes member values; when the schema refuses an empty groupOfNames, keeps the placeholder in it first.
+    /// Returns how many modify operations it sent.
+    private func remove(_ values: [String], from groupDN: String, _ connection: LDAPConnection) async throws -> Int {
+        let attribute = memberAttribute.attribute
+        do {
+            try await connection.deleteValues(values, from: attribute, of: groupDN)
+            return 1
+        } catch let error as LDAPError where error.isObjectClassViolation {
+            guard let placeholder = configuration.placeholderMember else { throw error }
+            try await connection.addValues([placeholder.description], to: attribute, of: groupDN)
+            try await connection.deleteValues(values, from: attribute, of: groupDN)
+            return 2
+        }
+    }
+
+    /// A batch failed: a transient error leaves every intent for a retry; a permanent one may be one value's
+    /// fault, so each intent is tried on its own and only the values the directory refuses fail.
+    private func settle(_ operations: [MembershipOperation], after error: any Error, groupDN: String) async -> ([Int64: Outcome], Int) {
+        let outcome = Self.classify(error)
+        guard case .failed = outcome, operations.count > 1 else {
+            return (Dictionary(uniqueKeysWithValues: operations.map { ($0.id, outcome) }), 0)
+        }
+        var outcomes: [Int64: Outcome] = [:]
+        var modifies = 0
+        for operation in operations {
+            do {
+                try await pool.withConnection { connection in
+                    switch operation.action {
+                    case .add: try await connection.addValues([value(operation)], to: memberAttribute.attribute, of: groupDN)
+                    case .remove: modifies += try await remove([value(operation)], from: groupDN, connection) - 1
+                    }
+                }
+                modifies += 1
+                outcomes[operation.id] = .done(clock.now())
+            } catch {
+                outcomes[operation.id] = Self.classify(error)
+            }
         }
         return (outcomes, modifies)
     }

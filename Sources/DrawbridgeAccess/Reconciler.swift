@@ -35,6 +35,14 @@ public struct Reconciler: Sendable {
     public func reconcile(dryRun: Bool, enforce: Bool, source: ActionSource) async throws -> [GroupResult] {
         let bindings = try await engine.store.roleBindings()
         let groups = Dictionary(grouping: bindings, by: \.groupID)
+        // Intents in flight while the directory is read: one applied meanwhile makes the snapshot stale for its
+        // member, who must not be taken for drift (and adopted for good).
+        let pendingBefore = try await engine.store.withAccessTransaction(commit: false) { transaction in
+            try await transaction.operations(states: [.pending], limit: nil)
+        }
+        let lastBefore = try await engine.store.withAccessTransaction(commit: false) { transaction in
+            try await transaction.operations(states: MembershipOperation.State.allCases, limit: 1).first?.id ?? 0
+        }
         var actual: [DirectoryEntryID: [DistinguishedName]] = [:]
         for (groupID, groupBindings) in groups {
             let dn = groupBindings[0].groupDN
@@ -48,7 +56,9 @@ public struct Reconciler: Sendable {
             var results: [GroupResult] = []
             let states = try await context.transaction.bindingStates()
             let openFindings = try await context.transaction.driftFindings(openOnly: true)
-            let pending = try await context.transaction.operations(states: [.pending], limit: nil)
+            let pending = pendingBefore
+                + (try await context.transaction.operations(states: [.pending], limit: nil))
+                + (try await context.transaction.operations(after: lastBefore))
             for (groupID, groupBindings) in groups.sorted(by: { $0.value[0].groupDN.description < $1.value[0].groupDN.description }) {
                 let binding = groupBindings[0]
                 let settings = groupBindings.map { configuration.settings(forRule: $0.rule) }

@@ -59,6 +59,8 @@ public protocol AccessTransaction: Sendable {
     func enqueue(_ operations: [MembershipOperation]) async throws -> [MembershipOperation]
     func operations(states: [MembershipOperation.State], limit: Int?) async throws -> [MembershipOperation]
     func pendingOperations(readyBy time: Date) async throws -> [MembershipOperation]
+    /// Intents created after the one numbered `id`, in any state.
+    func operations(after id: Int64) async throws -> [MembershipOperation]
     /// Which of `ids` are still pending (not superseded since they were read).
     func stillPending(_ ids: [Int64]) async throws -> Set<Int64>
     func update(_ operation: MembershipOperation) async throws

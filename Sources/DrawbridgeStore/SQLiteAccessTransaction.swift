@@ -322,6 +322,12 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         return stored
     }
 
+    func operations(after id: Int64) async throws -> [MembershipOperation] {
+        try await bodies("select recent intents", "membership_operations", """
+            SELECT id, state, body FROM membership_operations WHERE id > \(bind: id) ORDER BY id
+            """)
+    }
+
     func stillPending(_ ids: [Int64]) async throws -> Set<Int64> {
         var pending = Set<Int64>()
         for chunk in Self.chunks(ids, size: SQLiteStoreReader.batchSize) {

@@ -207,7 +207,8 @@ struct RequestsCommand: AsyncParsableCommand {
             let context = try CommandContext(options)
             let activation = try await context.withStore { store in
                 try await context.engine(store).decide(
-                    ActivationID(rawValue: id), verdict, approverLogin: approver, reason: reason, source: .cli, dryRun: dryRun)
+                    ActivationID(rawValue: id), verdict, approverLogin: approver, reason: reason, recordedBy: context.operatorActor, source: .cli,
+                    dryRun: dryRun)
             }
             print("\(activation.id): \(activation.state.rawValue) (\(activation.approvals.count) of \(activation.approvalsRequired) approvals)")
         }

@@ -45,6 +45,12 @@ struct CommandContext {
         WorkSignal(socketPath: WorkSignal.socketPath(forDatabase: configuration.store.sqlitePath))
     }
 
+    func applier(_ store: SQLiteStore, pool: LDAPConnectionPool) -> MembershipApplier {
+        MembershipApplier(
+            store: store, pool: pool, configuration: configuration.access, memberAttribute: memberAttribute,
+            lockPath: configuration.store.sqlitePath + ".apply-lock", logger: logger)
+    }
+
     func engine(_ store: SQLiteStore, signal: WorkSignal? = nil) -> AccessEngine {
         AccessEngine(store: store, configuration: configuration.access, signal: signal ?? workSignal, logger: logger)
     }

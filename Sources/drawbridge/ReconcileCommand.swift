@@ -22,10 +22,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 let results = try await Reconciler(engine: engine, pool: pool, memberAttribute: context.memberAttribute, logger: context.logger)
                     .reconcile(dryRun: dryRun, enforce: enforce, source: .cli)
                 if !dryRun {
-                    try await MembershipApplier(
-                        store: store, pool: pool, configuration: context.configuration.access, memberAttribute: context.memberAttribute,
-                        logger: context.logger
-                    ).applyReady()
+                    try await context.applier(store, pool: pool).applyReady()
                 }
                 return results
             }

@@ -23,9 +23,7 @@ struct RunCommand: AsyncParsableCommand {
             let signal = context.workSignal
             if once {
                 try await context.withStore { store in
-                    let applier = MembershipApplier(
-                        store: store, pool: pool, configuration: context.configuration.access, memberAttribute: context.memberAttribute,
-                        logger: context.logger)
+                    let applier = context.applier(store, pool: pool)
                     let engine = context.engine(store, signal: signal)
                     let advanced = try await engine.advance()
                     let applied = try await applier.applyReady()
@@ -38,9 +36,7 @@ struct RunCommand: AsyncParsableCommand {
             defer { listener.close() }
             try await context.withStore { store in
                 let engine = context.engine(store, signal: signal)
-                let applier = MembershipApplier(
-                    store: store, pool: pool, configuration: context.configuration.access, memberAttribute: context.memberAttribute,
-                    logger: context.logger)
+                let applier = context.applier(store, pool: pool)
                 let scheduler = AccessScheduler(engine: engine, applier: applier, signal: signal, logger: context.logger)
                 let synchronizer = DirectorySynchronizer(
                     configuration: context.configuration.directory, pool: pool, store: store,

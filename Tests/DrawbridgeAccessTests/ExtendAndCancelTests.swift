@@ -87,6 +87,45 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("an activation ending while an assignment holds the same group keeps the member")
+    func overlappingGrants() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner") { $0.maxAssignmentDuration = 30 * 86400 }
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            _ = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            _ = try await harness.engine.assign(
+                userLogin: "alice", scope: try ScopePath(Self.web), role: RoleName(rawValue: "owner")!, start: nil,
+                end: harness.clock.now().addingTimeInterval(7 * 86400), justification: "standing duty", ticket: "CHG-1", by: harness.operatorActor,
+                source: .cli)
+            try await harness.scheduler.runOnce()
+            harness.clock.advance(by: 3600)
+            try await harness.scheduler.runOnce()
+            #expect(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased()))
+            let removals = try await harness.auditActions().filter { $0.hasPrefix("membership.removed") }
+            #expect(removals.isEmpty)
+        }
+    }
+
+    @Test("any committed action wakes the scheduler, a scheduled start included")
+    func scheduledStartWakesTheScheduler() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let signal = WorkSignal()
+            await signal.wait(until: .now)
+            let engine = AccessEngine(store: harness.store, configuration: harness.configuration.access, clock: harness.clock, signal: signal)
+            let outcomes = try await engine.activate(
+                ActivationRequest(
+                    userLogin: "alice", items: [.init(scope: try ScopePath(Self.web), role: RoleName(rawValue: "owner")!)], duration: 3600,
+                    startAt: harness.clock.now().addingTimeInterval(600), justification: "later", ticket: nil, mfa: nil),
+                by: harness.operatorActor, source: .cli)
+            #expect(outcomes.first?.activation?.state == .scheduled)
+            let started = ContinuousClock.now
+            await signal.wait(until: .now + .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(5), "the scheduler was woken, not left to its timeout")
+        }
+    }
+
     @Test("a disabled account's activation is refused, and an active one is revoked at the next sync")
     func disabledUser() async throws {
         let disabledRule = "  users: { disabled: { attribute: employeeType, equals: disabled } }"

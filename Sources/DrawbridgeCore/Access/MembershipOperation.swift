@@ -9,7 +9,7 @@ public struct MembershipOperation: Hashable, Sendable, Codable, Identifiable {
         case remove
     }
 
-    public enum State: String, Hashable, Sendable, Codable {
+    public enum State: String, Hashable, Sendable, Codable, CaseIterable {
         case pending
         case done
         /// Not applied on purpose (the last member of a protected group).
