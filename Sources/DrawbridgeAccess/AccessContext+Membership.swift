@@ -17,7 +17,7 @@ extension AccessContext {
         guard let binding = try await binding(scope: scope, role: role), let user = try await transaction.user(id: userID) else { return false }
         try await transaction.enqueue(MembershipOperation(
             action: .add, groupID: binding.groupID, groupDN: binding.groupDN, userID: userID, userDN: user.record.dn,
-            userLogin: user.record.login, cause: cause, createdAt: now))
+            userLogin: user.record.login, cause: cause, scope: scope, role: role, createdAt: now))
         markWork()
         return true
     }
@@ -29,7 +29,7 @@ extension AccessContext {
         if try await holdsGroup(userID: userID, groupID: binding.groupID, except: cause) { return }
         try await transaction.enqueue(MembershipOperation(
             action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: userID, userDN: user.record.dn,
-            userLogin: user.record.login, cause: cause, createdAt: now))
+            userLogin: user.record.login, cause: cause, scope: scope, role: role, createdAt: now))
         markWork()
     }
 

@@ -112,7 +112,7 @@ extension AccessEngine {
             if let binding, let user, held[grant.userID, default: []].insert(binding.groupID).inserted {
                 removals.append(MembershipOperation(
                     action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: user.record.id, userDN: user.record.dn,
-                    userLogin: user.record.login, cause: grant.cause, createdAt: context.now))
+                    userLogin: user.record.login, cause: grant.cause, scope: grant.scope, role: grant.role, createdAt: context.now))
             }
             events.append(context.event(
                 "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: user?.record.login,

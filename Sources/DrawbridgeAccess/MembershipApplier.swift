@@ -265,7 +265,8 @@ public struct MembershipApplier: Sendable {
     ) -> AuditEvent {
         AuditEvent(
             action: action, outcome: outcome, actor: context.actor, source: .scheduler, subjectID: "\(operation.id)",
-            userLogin: operation.userLogin, groupDN: operation.groupDN.description, reason: reason, details: details)
+            userLogin: operation.userLogin, scope: operation.scope, role: operation.role, groupDN: operation.groupDN.description, reason: reason,
+            details: details)
     }
 
     /// A grant the directory refuses for good leaves its activation `failed`, so nobody believes they hold it.

@@ -83,7 +83,7 @@ public struct Reconciler: Sendable {
                     missing.append(user.record.login)
                     try await context.transaction.enqueue(MembershipOperation(
                         action: .add, groupID: groupID, groupDN: binding.groupDN, userID: user.record.id, userDN: user.record.dn,
-                        userLogin: user.record.login, cause: Cause.reconcile, createdAt: context.now))
+                        userLogin: user.record.login, cause: Cause.reconcile, scope: binding.scope, role: binding.role, createdAt: context.now))
                     context.markWork()
                     try await context.audit(context.event(
                         "membership.missing", user: user.record.login, group: binding, reason: "granted but not in the group; queued again"))
@@ -109,7 +109,8 @@ public struct Reconciler: Sendable {
                     finding.effect = effect
                     if existing == nil {
                         try await context.audit(context.event(
-                            "drift.detected", user: user?.record.login, group: binding, reason: "member granted outside Drawbridge",
+                            "drift.detected", user: user?.record.login, scope: binding.scope, role: binding.role, group: binding,
+                            reason: "member granted outside Drawbridge",
                             details: ["member": dn.description, "effect": effect]))
                     }
                     if enforced {
@@ -120,10 +121,12 @@ public struct Reconciler: Sendable {
                             if let user {
                                 try await context.transaction.enqueue(MembershipOperation(
                                     action: .remove, groupID: groupID, groupDN: binding.groupDN, userID: user.record.id, userDN: dn,
-                                    userLogin: user.record.login, cause: Cause.drift(groupID), createdAt: context.now))
+                                    userLogin: user.record.login, cause: Cause.drift(groupID), scope: binding.scope, role: binding.role,
+                                    createdAt: context.now))
                                 context.markWork()
                                 try await context.audit(context.event(
-                                    "drift.reverted", user: user.record.login, group: binding, details: ["member": dn.description]))
+                                    "drift.reverted", user: user.record.login, scope: binding.scope, role: binding.role, group: binding,
+                                    details: ["member": dn.description]))
                             }
                         case .adopt:
                             if let user {
@@ -145,7 +148,8 @@ public struct Reconciler: Sendable {
                     finding.resolvedAt = context.now
                     try await context.transaction.save(finding)
                     try await context.audit(context.event(
-                        "drift.resolved", user: finding.userLogin, group: binding, details: ["member": finding.memberDN.description]))
+                        "drift.resolved", user: finding.userLogin, scope: binding.scope, role: binding.role, group: binding,
+                        details: ["member": finding.memberDN.description]))
                 }
                 state.lastReconciledAt = context.now
                 try await context.transaction.setBindingState(state)

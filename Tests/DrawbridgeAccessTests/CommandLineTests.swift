@@ -73,6 +73,8 @@ struct CommandLineTests {
             #expect(lines.first.map(String.init) == "sequence,at,action,outcome,actor,source,request_id,subject_id,user,scope,role,group,justification,ticket,reason,details,hash")
             #expect(lines.contains { $0.contains(",activation.started,success,operator:ops-tester,cli,") })
             #expect(!csv.output.contains(harness.directory.servicePassword))
+            let scoped = try Self.drawbridge(harness, ["audit", "export", "--format", "jsonl", "--scope", "/subscriptions/prod"])
+            #expect(scoped.output.contains(#""action":"membership.added""#), "directory changes are found by scope")
 
             let unknown = try Self.drawbridge(harness, ["activate", "--user", "nobody"] + web + ["--for", "1h", "--justification", "x", "--mfa-attested"])
             #expect(unknown.status == 1)

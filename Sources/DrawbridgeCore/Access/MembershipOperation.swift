@@ -30,6 +30,9 @@ public struct MembershipOperation: Hashable, Sendable, Codable, Identifiable {
     public var userLogin: String
     /// What asked for it: an activation, assignment or drift finding, as `kind:id`.
     public var cause: String
+    /// The binding it serves, so the audit record of the change can be found by scope and role.
+    public var scope: ScopePath?
+    public var role: RoleName?
     public var createdAt: Date
     public var notBefore: Date
     public var attempts: Int
@@ -39,7 +42,7 @@ public struct MembershipOperation: Hashable, Sendable, Codable, Identifiable {
 
     public init(
         id: Int64 = 0, action: Action, groupID: DirectoryEntryID, groupDN: DistinguishedName, userID: DirectoryEntryID,
-        userDN: DistinguishedName, userLogin: String, cause: String, createdAt: Date
+        userDN: DistinguishedName, userLogin: String, cause: String, scope: ScopePath? = nil, role: RoleName? = nil, createdAt: Date
     ) {
         self.id = id
         self.action = action
@@ -49,6 +52,8 @@ public struct MembershipOperation: Hashable, Sendable, Codable, Identifiable {
         self.userDN = userDN
         self.userLogin = userLogin
         self.cause = cause
+        self.scope = scope
+        self.role = role
         self.createdAt = createdAt
         self.notBefore = createdAt
         self.attempts = 0
