@@ -11,52 +11,52 @@ enum Cause {
 }
 
 extension AccessContext {
-    /// Queues adding the user to the group bound to (scope, role). Returns false when no group is bound.
+    /// Queues adding the user to the group bound to (scope, role); returns that group, to be recorded on the
+    /// grant, or nil when no group is bound.
     @discardableResult
-    func grant(userID: DirectoryEntryID, scope: ScopePath, role: RoleName, cause: String) async throws -> Bool {
-        guard let binding = try await binding(scope: scope, role: role), let user = try await transaction.user(id: userID) else { return false }
+    func grant(userID: DirectoryEntryID, scope: ScopePath, role: RoleName, cause: String) async throws -> GrantedGroup? {
+        guard let binding = try await binding(scope: scope, role: role), let user = try await transaction.user(id: userID) else { return nil }
         try await transaction.enqueue(MembershipOperation(
             action: .add, groupID: binding.groupID, groupDN: binding.groupDN, userID: userID, userDN: user.record.dn,
             userLogin: user.record.login, cause: cause, scope: scope, role: role, createdAt: now))
         markWork()
-        return true
+        return GrantedGroup(id: binding.groupID, dn: binding.groupDN)
     }
 
-    /// Queues removing the user from the group bound to (scope, role), unless another grant (`cause` aside)
-    /// still holds the user in that group.
-    func ungrant(userID: DirectoryEntryID, scope: ScopePath, role: RoleName, cause: String) async throws {
-        guard let binding = try await binding(scope: scope, role: role), let user = try await transaction.user(id: userID) else { return }
-        if try await holdsGroup(userID: userID, groupID: binding.groupID, except: cause) { return }
+    /// Queues removing the user from the group the grant put them in (the group bound to (scope, role) for a
+    /// grant that recorded none), unless another grant (`cause` aside) still holds the user in that group.
+    func ungrant(userID: DirectoryEntryID, scope: ScopePath, role: RoleName, granted: GrantedGroup?, cause: String) async throws {
+        guard let group = try await group(granted: granted, scope: scope, role: role), let user = try await transaction.user(id: userID) else { return }
+        if try await holdsGroup(userID: userID, groupID: group.id, except: cause) { return }
         try await transaction.enqueue(MembershipOperation(
-            action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: userID, userDN: user.record.dn,
+            action: .remove, groupID: group.id, groupDN: group.dn, userID: userID, userDN: user.record.dn,
             userLogin: user.record.login, cause: cause, scope: scope, role: role, createdAt: now))
         markWork()
     }
 
+    /// The group a grant holds: the one it recorded (at its current DN, should it have been renamed), else the
+    /// one bound to its (scope, role) now.
+    func group(granted: GrantedGroup?, scope: ScopePath, role: RoleName) async throws -> GrantedGroup? {
+        guard let granted else {
+            return try await binding(scope: scope, role: role).map { GrantedGroup(id: $0.groupID, dn: $0.groupDN) }
+        }
+        return try await currentGroup(granted)
+    }
+
     /// Whether a live grant other than `cause` keeps the user in the group.
     func holdsGroup(userID: DirectoryEntryID, groupID: DirectoryEntryID, except cause: String?) async throws -> Bool {
-        for activation in try await transaction.activations(ActivationQuery(userID: userID, states: [.active]))
-        where Cause.activation(activation.id) != cause {
-            if try await binding(scope: activation.scope, role: activation.role)?.groupID == groupID { return true }
-        }
-        for assignment in try await transaction.assignments(userID: userID, liveOnly: true)
-        where assignment.grantsMembership && Cause.assignment(assignment.id) != cause {
-            if try await binding(scope: assignment.scope, role: assignment.role)?.groupID == groupID { return true }
+        for grant in try await transaction.activeGrants(userID: userID) where grant.cause != cause {
+            if try await group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role)?.id == groupID { return true }
         }
         return false
     }
 
-    /// Users who should be members of the group now: holders of active activations and assignments bound to it.
-    func desiredMembers(ofGroup groupID: DirectoryEntryID, bindings: [RoleBinding]) async throws -> Set<DirectoryEntryID> {
-        var members = Set<DirectoryEntryID>()
-        for binding in bindings where binding.groupID == groupID {
-            for activation in try await transaction.activations(ActivationQuery(states: [.active], scope: binding.scope, role: binding.role)) {
-                members.insert(activation.userID)
-            }
-        }
-        for assignment in try await transaction.assignments(userID: nil, liveOnly: true) where assignment.grantsMembership {
-            if bindings.contains(where: { $0.groupID == groupID && $0.scope == assignment.scope && $0.role == assignment.role }) {
-                members.insert(assignment.userID)
+    /// Users who should be members of each group now: holders of active activations and assignments.
+    func desiredMembers() async throws -> [DirectoryEntryID: Set<DirectoryEntryID>] {
+        var members: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
+        for grant in try await transaction.activeGrants(userID: nil) {
+            if let group = try await group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role) {
+                members[group.id, default: []].insert(grant.userID)
             }
         }
         return members

@@ -78,7 +78,8 @@ extension AccessEngine {
         try activation.transition(to: next)
         let binding = try await context.binding(scope: activation.scope, role: activation.role)
         if next == .active {
-            try await context.grant(userID: activation.userID, scope: activation.scope, role: activation.role, cause: Cause.activation(activation.id))
+            activation.grantedGroup = try await context.grant(
+                userID: activation.userID, scope: activation.scope, role: activation.role, cause: Cause.activation(activation.id))
         }
         try await context.audit(context.event(
             next == .active ? "activation.started" : "activation.scheduled", requestID: activation.requestID, subject: activation.id.rawValue,
@@ -277,7 +278,9 @@ extension AccessEngine {
     /// Ends an active activation and queues the removal unless another grant keeps the user in the group.
     func end(_ activation: inout Activation, _ reason: EndReason, reason text: String?, _ context: AccessContext) async throws {
         try activation.end(reason, at: context.now)
-        try await context.ungrant(userID: activation.userID, scope: activation.scope, role: activation.role, cause: Cause.activation(activation.id))
+        try await context.ungrant(
+            userID: activation.userID, scope: activation.scope, role: activation.role, granted: activation.grantedGroup,
+            cause: Cause.activation(activation.id))
         try await context.audit(context.event(
             "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: activation.userLogin,
             scope: activation.scope, role: activation.role, group: try await context.binding(scope: activation.scope, role: activation.role),

@@ -87,15 +87,15 @@ extension AccessEngine {
                     ticket: ticket, reason: refusals.map(\.message).joined(separator: "; ")))
                 throw ActionRefused(refusals)
             }
-            let assignment = Assignment(
+            var assignment = Assignment(
                 kind: .assigned, userID: user.record.id, userLogin: user.record.login, scope: scope, role: role, startAt: max(start, context.now),
                 endAt: end, justification: justification ?? "", ticket: ticket, createdBy: context.actor, createdAt: context.now)
-            try await context.transaction.save(assignment)
             if assignment.grantsMembership {
-                try await context.grant(userID: user.record.id, scope: scope, role: role, cause: Cause.assignment(assignment.id))
+                assignment.grantedGroup = try await context.grant(userID: user.record.id, scope: scope, role: role, cause: Cause.assignment(assignment.id))
             } else {
                 context.markWork()
             }
+            try await context.transaction.save(assignment)
             try await context.audit(context.event(
                 "assignment.added", subject: assignment.id.rawValue, user: user.record.login, scope: scope, role: role, group: binding,
                 justification: justification, ticket: ticket,
@@ -160,7 +160,9 @@ extension AccessEngine {
         assignment.endReason = reason
         try await context.transaction.save(assignment)
         if wasActive {
-            try await context.ungrant(userID: assignment.userID, scope: assignment.scope, role: assignment.role, cause: Cause.assignment(assignment.id))
+            try await context.ungrant(
+                userID: assignment.userID, scope: assignment.scope, role: assignment.role, granted: assignment.grantedGroup,
+                cause: Cause.assignment(assignment.id))
         }
         try await context.audit(context.event(
             "assignment.ended", subject: assignment.id.rawValue, user: assignment.userLogin, scope: assignment.scope, role: assignment.role,

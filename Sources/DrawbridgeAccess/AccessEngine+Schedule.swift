@@ -45,8 +45,13 @@ extension AccessEngine {
                         try await revoke(&activation, reason: problem, context)
                         report.revoked += 1
                     } else if activation.endAt <= context.now {
+                        // Never granted, so nothing to remove.
                         try activation.transition(to: .active)
-                        try await end(&activation, .expired, reason: "it ended before the scheduler could start it", context)
+                        try activation.end(.expired, at: context.now)
+                        try await context.audit(context.event(
+                            "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: activation.userLogin,
+                            scope: activation.scope, role: activation.role, reason: "it ended before the scheduler could start it",
+                            details: ["endReason": EndReason.expired.rawValue]))
                         report.expired += 1
                     } else {
                         try await start(&activation, context)
@@ -61,8 +66,9 @@ extension AccessEngine {
                 switch assignment.state {
                 case .scheduled:
                     assignment.state = .active
+                    assignment.grantedGroup = try await context.grant(
+                        userID: assignment.userID, scope: assignment.scope, role: assignment.role, cause: Cause.assignment(assignment.id))
                     try await transaction.save(assignment)
-                    try await context.grant(userID: assignment.userID, scope: assignment.scope, role: assignment.role, cause: Cause.assignment(assignment.id))
                     try await context.audit(context.event(
                         "assignment.started", subject: assignment.id.rawValue, user: assignment.userLogin, scope: assignment.scope,
                         role: assignment.role, group: try await context.binding(scope: assignment.scope, role: assignment.role)))
@@ -96,9 +102,9 @@ extension AccessEngine {
         let transaction = context.transaction
         let ending = Set(expiring.map(\.grant.cause))
         var held: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
-        for grant in try await transaction.activeGrants() where !ending.contains(grant.cause) {
-            if let binding = try await context.binding(scope: grant.scope, role: grant.role) {
-                held[grant.userID, default: []].insert(binding.groupID)
+        for grant in try await transaction.activeGrants(userID: nil) where !ending.contains(grant.cause) {
+            if let group = try await context.group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role) {
+                held[grant.userID, default: []].insert(group.id)
             }
         }
         let users = Dictionary(
@@ -108,10 +114,11 @@ extension AccessEngine {
         for activation in expiring {
             let grant = activation.grant
             let binding = try await context.binding(scope: grant.scope, role: grant.role)
+            let group = try await context.group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role)
             let user = users[grant.userID]
-            if let binding, let user, held[grant.userID, default: []].insert(binding.groupID).inserted {
+            if let group, let user, held[grant.userID, default: []].insert(group.id).inserted {
                 removals.append(MembershipOperation(
-                    action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: user.record.id, userDN: user.record.dn,
+                    action: .remove, groupID: group.id, groupDN: group.dn, userID: user.record.id, userDN: user.record.dn,
                     userLogin: user.record.login, cause: grant.cause, scope: grant.scope, role: grant.role, createdAt: context.now))
             }
             events.append(context.event(

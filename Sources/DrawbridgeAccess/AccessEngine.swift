@@ -67,6 +67,7 @@ final class AccessContext: @unchecked Sendable {
     private var bindingsCache: [BindingKey: RoleBinding]?
     private var policyCache: [RoleName: PolicySet] = [:]
     private var groupsOfUser: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
+    private var currentGroups: [DirectoryEntryID: GrantedGroup] = [:]
     private var queuedWork = false
     var refusalLog: RefusalLog?
 
@@ -100,6 +101,15 @@ final class AccessContext: @unchecked Sendable {
         let set = PolicySet(overrides: try await transaction.policyOverrides(role: role))
         policyCache[role] = set
         return set.effective(at: scope)
+    }
+
+    /// A granted group at the DN the directory has now; the recorded DN when the group is gone.
+    func currentGroup(_ granted: GrantedGroup) async throws -> GrantedGroup {
+        if let cached = currentGroups[granted.id] { return cached }
+        var current = granted
+        if let group = try await transaction.group(id: granted.id), group.deletedAt == nil { current.dn = group.dn }
+        currentGroups[granted.id] = current
+        return current
     }
 
     func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID> {

@@ -56,6 +56,7 @@ public struct Reconciler: Sendable {
             var results: [GroupResult] = []
             let states = try await context.transaction.bindingStates()
             let openFindings = try await context.transaction.driftFindings(openOnly: true)
+            let desiredByGroup = try await context.desiredMembers()
             let pending = pendingBefore
                 + (try await context.transaction.operations(states: [.pending], limit: nil))
                 + (try await context.transaction.operations(after: lastBefore))
@@ -69,7 +70,7 @@ public struct Reconciler: Sendable {
                     try await context.audit(context.event("binding.enforced", group: binding, details: ["drift": policy.rawValue]))
                 }
                 let enforced = state.enforcedAt != nil
-                let desiredIDs = try await context.desiredMembers(ofGroup: groupID, bindings: bindings)
+                let desiredIDs = desiredByGroup[groupID] ?? []
                 let desiredUsers = try await context.transaction.users(ids: Array(desiredIDs))
                 let desired = Dictionary(desiredUsers.map { ($0.record.dn.normalized, $0) }, uniquingKeysWith: { first, _ in first })
                 let present = snapshot[groupID] ?? []
@@ -130,10 +131,11 @@ public struct Reconciler: Sendable {
                             }
                         case .adopt:
                             if let user {
-                                let assignment = Assignment(
+                                var assignment = Assignment(
                                     kind: .adopted, userID: user.record.id, userLogin: user.record.login, scope: binding.scope, role: binding.role,
                                     startAt: context.now, endAt: nil, justification: "adopted: found in \(binding.groupDN) when reconciled",
                                     ticket: nil, createdBy: context.actor, createdAt: context.now)
+                                assignment.grantedGroup = GrantedGroup(id: groupID, dn: binding.groupDN)
                                 try await context.transaction.save(assignment)
                                 finding.resolvedAt = context.now
                                 try await context.audit(context.event(

@@ -40,8 +40,9 @@ public protocol AccessTransaction: Sendable {
     func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
 
-    /// Every grant that holds a membership now (active activations and assignments), without decoding records.
-    func activeGrants() async throws -> [ActiveGrant]
+    /// Every grant that holds a membership now (active activations and assignments), or only one user's,
+    /// without decoding records.
+    func activeGrants(userID: DirectoryEntryID?) async throws -> [ActiveGrant]
     /// Active activations whose end is at or before `time`, without decoding records.
     func expiringActivations(by time: Date) async throws -> [ExpiringActivation]
     /// Marks these activations ended (expired) at `time`, in place.
@@ -105,12 +106,14 @@ public struct ActiveGrant: Hashable, Sendable {
     public var userID: DirectoryEntryID
     public var scope: ScopePath
     public var role: RoleName
+    public var grantedGroup: GrantedGroup?
 
-    public init(cause: String, userID: DirectoryEntryID, scope: ScopePath, role: RoleName) {
+    public init(cause: String, userID: DirectoryEntryID, scope: ScopePath, role: RoleName, grantedGroup: GrantedGroup?) {
         self.cause = cause
         self.userID = userID
         self.scope = scope
         self.role = role
+        self.grantedGroup = grantedGroup
     }
 }
 

@@ -168,12 +168,15 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         try await save([activation])
     }
 
-    func activeGrants() async throws -> [ActiveGrant] {
+    func activeGrants(userID: DirectoryEntryID?) async throws -> [ActiveGrant] {
+        let user: SQLQueryString = userID.map { "AND user_id = \(bind: $0.rawValue)" } ?? ""
         let rows = try await storeStep("select active grants", "activations") {
             try await db.raw("""
-                SELECT 'activation:' || id AS cause, user_id, scope, role FROM activations WHERE state = 'active'
+                SELECT 'activation:' || id AS cause, user_id, scope, role, json_extract(body, '$.grantedGroup.id') AS group_id,
+                json_extract(body, '$.grantedGroup.dn') AS group_dn FROM activations WHERE state = 'active' \(user)
                 UNION ALL
-                SELECT 'assignment:' || id, user_id, scope, role FROM assignments WHERE state = 'active'
+                SELECT 'assignment:' || id, user_id, scope, role, json_extract(body, '$.grantedGroup.id'), json_extract(body, '$.grantedGroup.dn')
+                FROM assignments WHERE state = 'active' \(user)
                 """).all()
         }
         var scopes: [String: ScopePath] = [:]
@@ -183,7 +186,8 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     func expiringActivations(by time: Date) async throws -> [ExpiringActivation] {
         let rows = try await storeStep("select expiring activations", "activations") {
             try await db.raw("""
-                SELECT id, request_id, 'activation:' || id AS cause, user_id, scope, role FROM activations
+                SELECT id, request_id, 'activation:' || id AS cause, user_id, scope, role, json_extract(body, '$.grantedGroup.id') AS group_id,
+                json_extract(body, '$.grantedGroup.dn') AS group_dn FROM activations
                 WHERE next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970) AND state = 'active'
                 ORDER BY next_due_at
                 """).all()
@@ -217,9 +221,13 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
             guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
                 throw SQLiteStoreError(operation: "decode active grant", table: "activations", reason: "invalid role")
             }
+            var granted: GrantedGroup?
+            if let id = try row.decode(column: "group_id", as: String?.self), let dn = try row.decode(column: "group_dn", as: String?.self) {
+                granted = GrantedGroup(id: DirectoryEntryID(rawValue: id), dn: try DistinguishedName(dn))
+            }
             return ActiveGrant(
                 cause: try row.decode(column: "cause", as: String.self), userID: DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)),
-                scope: scope, role: role)
+                scope: scope, role: role, grantedGroup: granted)
         }
     }
 

@@ -106,6 +106,26 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("the removal goes to the group the grant used, at its new DN, even after the rename moved the binding away")
+    func renamedGroup() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            _ = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            try await harness.scheduler.runOnce()
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.groupDN("pim-prod-web-owner"))
+                changetype: modrdn
+                newrdn: cn=pim-prod-www-owner
+                deleteoldrdn: 1
+                """)
+            try await harness.sync()
+            harness.clock.advance(by: 3600)
+            try await harness.scheduler.runOnce()
+            #expect(try await harness.members("pim-prod-www-owner") == [Fixtures.userDN("bob").lowercased()])
+        }
+    }
+
     @Test("any committed action wakes the scheduler, a scheduled start included")
     func scheduledStartWakesTheScheduler() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in

@@ -1,4 +1,5 @@
 import Foundation
+import LDAP
 
 /// One user's time-bound activation of one role at one scope, from request to end.
 public struct Activation: Hashable, Sendable, Codable, Identifiable {
@@ -22,6 +23,8 @@ public struct Activation: Hashable, Sendable, Codable, Identifiable {
     public var decisions: [ApprovalDecision]
     /// The activation this one continues, for an extension that needed approval.
     public var extends: ActivationID?
+    /// The group the grant was queued for: the removal goes there even if the binding has moved since.
+    public var grantedGroup: GrantedGroup?
     public var endedAt: Date?
     public var endReason: EndReason?
     public var failureReason: String?
@@ -121,6 +124,17 @@ public struct InvalidTransition: Error, Hashable, Sendable, CustomStringConverti
     public let to: ActivationState
 
     public var description: String { "activation \(activation) is \(from) and cannot become \(to)" }
+}
+
+/// The directory group a grant put its user in.
+public struct GrantedGroup: Hashable, Sendable, Codable {
+    public var id: DirectoryEntryID
+    public var dn: DistinguishedName
+
+    public init(id: DirectoryEntryID, dn: DistinguishedName) {
+        self.id = id
+        self.dn = dn
+    }
 }
 
 /// Evidence that the requester passed a second factor shortly before the request.

@@ -29,6 +29,8 @@ public struct Assignment: Hashable, Sendable, Codable, Identifiable {
     public var createdBy: Actor
     public var createdAt: Date
     public var state: State
+    /// The group the grant was queued for: the removal goes there even if the binding has moved since.
+    public var grantedGroup: GrantedGroup?
     public var endedAt: Date?
     public var endReason: EndReason?
 
