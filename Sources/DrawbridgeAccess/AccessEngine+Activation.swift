@@ -105,6 +105,9 @@ extension AccessEngine {
                 on: activation, by: actor, isApprover: try await context.isApprover(approver.record.id, policy: policy), now: context.now)
             if !approver.record.enabled { refusals.append(Refusal(.userDisabled, "the account \(approverLogin) is disabled")) }
             if verdict == .deny && reason.isBlank { refusals.append(Refusal(.invalidInput, "a denial needs a reason")) }
+            if verdict == .approve, activation.state == .pendingApproval, let problem = try await reasonToRevoke(activation, context) {
+                refusals.append(Refusal(.notEligible, "cannot be approved: \(problem)"))
+            }
             let binding = try await context.binding(scope: activation.scope, role: activation.role)
             let action = verdict == .approve ? "activation.approved" : "activation.denied"
             let approverContext = AccessContext(

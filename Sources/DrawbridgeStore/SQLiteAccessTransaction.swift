@@ -179,8 +179,8 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
                 FROM assignments WHERE state = 'active' \(user)
                 """).all()
         }
-        var scopes: [String: ScopePath] = [:]
-        return try rows.map { try Self.grant(from: $0, scopes: &scopes) }
+        var cache = GrantDecodingCache()
+        return try rows.map { try Self.grant(from: $0, &cache) }
     }
 
     func expiringActivations(by time: Date) async throws -> [ExpiringActivation] {
@@ -192,12 +192,12 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
                 ORDER BY next_due_at
                 """).all()
         }
-        var scopes: [String: ScopePath] = [:]
+        var cache = GrantDecodingCache()
         return try rows.map { row in
             ExpiringActivation(
                 id: ActivationID(rawValue: try row.decode(column: "id", as: String.self)),
                 requestID: RequestID(rawValue: try row.decode(column: "request_id", as: String.self)),
-                grant: try Self.grant(from: row, scopes: &scopes))
+                grant: try Self.grant(from: row, &cache))
         }
     }
 
@@ -213,17 +213,25 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         }
     }
 
-    private static func grant(from row: any SQLRow, scopes: inout [String: ScopePath]) throws -> ActiveGrant {
+    /// Thousands of grants share a few hundred scopes and groups: each is parsed once.
+    private struct GrantDecodingCache {
+        var scopes: [String: ScopePath] = [:]
+        var groups: [String: DistinguishedName] = [:]
+    }
+
+    private static func grant(from row: any SQLRow, _ cache: inout GrantDecodingCache) throws -> ActiveGrant {
         try rowStep("decode active grant", "activations") {
             let scopeText = try row.decode(column: "scope", as: String.self)
-            let scope = try scopes[scopeText] ?? ScopePath(scopeText)
-            scopes[scopeText] = scope
+            let scope = try cache.scopes[scopeText] ?? ScopePath(scopeText)
+            cache.scopes[scopeText] = scope
             guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
                 throw SQLiteStoreError(operation: "decode active grant", table: "activations", reason: "invalid role")
             }
             var granted: GrantedGroup?
-            if let id = try row.decode(column: "group_id", as: String?.self), let dn = try row.decode(column: "group_dn", as: String?.self) {
-                granted = GrantedGroup(id: DirectoryEntryID(rawValue: id), dn: try DistinguishedName(dn))
+            if let id = try row.decode(column: "group_id", as: String?.self), let dnText = try row.decode(column: "group_dn", as: String?.self) {
+                let dn = try cache.groups[dnText] ?? DistinguishedName(dnText)
+                cache.groups[dnText] = dn
+                granted = GrantedGroup(id: DirectoryEntryID(rawValue: id), dn: dn)
             }
             return ActiveGrant(
                 cause: try row.decode(column: "cause", as: String.self), userID: DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)),

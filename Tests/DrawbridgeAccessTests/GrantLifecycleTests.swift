@@ -169,6 +169,26 @@ struct GrantLifecycleTests {
         }
     }
 
+    @Test("a request whose user lost the eligibility meanwhile cannot be approved")
+    func approvalRechecksEligibility() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
+            try await harness.relaxPolicy(role: "owner") { policy in
+                policy.requireApproval = true
+                policy.approvers = [.user(bob.record.id)]
+            }
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let pending = try await harness.activate("alice", scope: Self.web, role: "owner")
+            try await harness.store.withAccessTransaction(commit: true) { transaction in
+                for eligibility in try await transaction.eligibilities(role: nil) { try await transaction.delete(eligibility.id) }
+            }
+            let refused = await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.decide(pending.id, .approve, approverLogin: "bob", reason: "ok", source: .cli)
+            }
+            #expect(refused?.refusals.map(\.code) == [.notEligible])
+        }
+    }
+
     @Test("a pending request times out at the approval deadline")
     func approvalTimeout() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
