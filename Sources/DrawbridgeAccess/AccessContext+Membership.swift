@@ -45,7 +45,7 @@ extension AccessContext {
 
     /// Whether a live grant other than `cause` keeps the user in the group.
     func holdsGroup(userID: DirectoryEntryID, groupID: DirectoryEntryID, except cause: String?) async throws -> Bool {
-        for grant in try await transaction.activeGrants(userID: userID) where grant.cause != cause {
+        for grant in try await transaction.activeGrants(userIDs: [userID]) where grant.cause != cause {
             if try await group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role)?.id == groupID { return true }
         }
         return false
@@ -54,7 +54,7 @@ extension AccessContext {
     /// Users who should be members of each group now: holders of active activations and assignments.
     func desiredMembers() async throws -> [DirectoryEntryID: Set<DirectoryEntryID>] {
         var members: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
-        for grant in try await transaction.activeGrants(userID: nil) {
+        for grant in try await transaction.activeGrants(userIDs: nil) {
             if let group = try await group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role) {
                 members[group.id, default: []].insert(grant.userID)
             }

@@ -102,7 +102,7 @@ extension AccessEngine {
         let transaction = context.transaction
         let ending = Set(expiring.map(\.grant.cause))
         var held: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
-        for grant in try await transaction.activeGrants(userID: nil) where !ending.contains(grant.cause) {
+        for grant in try await transaction.activeGrants(userIDs: expiring.map(\.grant.userID)) where !ending.contains(grant.cause) {
             if let group = try await context.group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role) {
                 held[grant.userID, default: []].insert(group.id)
             }

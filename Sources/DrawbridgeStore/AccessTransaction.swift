@@ -40,9 +40,9 @@ public protocol AccessTransaction: Sendable {
     func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
 
-    /// Every grant that holds a membership now (active activations and assignments), or only one user's,
+    /// Every grant that holds a membership now (active activations and assignments), or only these users',
     /// without decoding records.
-    func activeGrants(userID: DirectoryEntryID?) async throws -> [ActiveGrant]
+    func activeGrants(userIDs: [DirectoryEntryID]?) async throws -> [ActiveGrant]
     /// Active activations whose end is at or before `time`, without decoding records.
     func expiringActivations(by time: Date) async throws -> [ExpiringActivation]
     /// Marks these activations ended (expired) at `time`, in place.

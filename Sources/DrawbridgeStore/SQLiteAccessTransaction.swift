@@ -168,19 +168,29 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         try await save([activation])
     }
 
-    func activeGrants(userID: DirectoryEntryID?) async throws -> [ActiveGrant] {
-        let user: SQLQueryString = userID.map { "AND user_id = \(bind: $0.rawValue)" } ?? ""
-        let rows = try await storeStep("select active grants", "activations") {
-            try await db.raw("""
-                SELECT 'activation:' || id AS cause, user_id, scope, role, json_extract(body, '$.grantedGroup.id') AS group_id,
-                json_extract(body, '$.grantedGroup.dn') AS group_dn FROM activations WHERE state = 'active' \(user)
-                UNION ALL
-                SELECT 'assignment:' || id, user_id, scope, role, json_extract(body, '$.grantedGroup.id'), json_extract(body, '$.grantedGroup.dn')
-                FROM assignments WHERE state = 'active' \(user)
-                """).all()
+    func activeGrants(userIDs: [DirectoryEntryID]?) async throws -> [ActiveGrant] {
+        let filters: [SQLQueryString]
+        if let userIDs {
+            let unique = Array(Set(userIDs.map(\.rawValue))).sorted()
+            filters = Self.chunks(unique, size: SQLiteStoreReader.batchSize).map { "AND user_id IN (\(binds: Array($0)))" }
+        } else {
+            filters = [""]
         }
         var cache = GrantDecodingCache()
-        return try rows.map { try Self.grant(from: $0, &cache) }
+        var grants: [ActiveGrant] = []
+        for filter in filters {
+            let rows = try await storeStep("select active grants", "activations") {
+                try await db.raw("""
+                    SELECT 'activation:' || id AS cause, user_id, scope, role, json_extract(body, '$.grantedGroup.id') AS group_id,
+                    json_extract(body, '$.grantedGroup.dn') AS group_dn FROM activations WHERE state = 'active' \(filter)
+                    UNION ALL
+                    SELECT 'assignment:' || id, user_id, scope, role, json_extract(body, '$.grantedGroup.id'), json_extract(body, '$.grantedGroup.dn')
+                    FROM assignments WHERE state = 'active' \(filter)
+                    """).all()
+            }
+            grants += try rows.map { try Self.grant(from: $0, &cache) }
+        }
+        return grants
     }
 
     func expiringActivations(by time: Date) async throws -> [ExpiringActivation] {
