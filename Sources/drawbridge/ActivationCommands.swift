@@ -1,4 +1,5 @@
 import ArgumentParser
+import DrawbridgeAccess
 import DrawbridgeCore
 import DrawbridgeStore
 import Foundation
@@ -58,12 +59,8 @@ struct DeactivateCommand: AsyncParsableCommand {
     @Flag var dryRun = false
 
     func run() async throws {
-        try await reportingErrors {
-            let context = try CommandContext(options)
-            let activation = try await context.withStore { store in
-                try await context.engine(store).deactivate(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason, dryRun: dryRun)
-            }
-            print("\(activation.id): \(activation.state.rawValue)")
+        try await act(options) { engine, actor in
+            try await engine.deactivate(ActivationID(rawValue: id), by: actor, source: .cli, reason: reason, dryRun: dryRun)
         }
     }
 }
@@ -172,12 +169,8 @@ struct RequestsCommand: AsyncParsableCommand {
         @Flag var dryRun = false
 
         func run() async throws {
-            try await reportingErrors {
-                let context = try CommandContext(options)
-                let activation = try await context.withStore { store in
-                    try await context.engine(store).cancel(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason, dryRun: dryRun)
-                }
-                print("\(activation.id): \(activation.state.rawValue)")
+            try await act(options) { engine, actor in
+                try await engine.cancel(ActivationID(rawValue: id), by: actor, source: .cli, reason: reason, dryRun: dryRun)
             }
         }
     }
@@ -190,12 +183,8 @@ struct RequestsCommand: AsyncParsableCommand {
         @Flag var dryRun = false
 
         func run() async throws {
-            try await reportingErrors {
-                let context = try CommandContext(options)
-                let activation = try await context.withStore { store in
-                    try await context.engine(store).revoke(ActivationID(rawValue: id), by: context.operatorActor, source: .cli, reason: reason, dryRun: dryRun)
-                }
-                print("\(activation.id): \(activation.state.rawValue)\(activation.endReason.map { " (\($0.rawValue))" } ?? "")")
+            try await act(options) { engine, actor in
+                try await engine.revoke(ActivationID(rawValue: id), by: actor, source: .cli, reason: reason, dryRun: dryRun)
             }
         }
     }
@@ -212,5 +201,14 @@ struct RequestsCommand: AsyncParsableCommand {
             }
             print("\(activation.id): \(activation.state.rawValue) (\(activation.approvals.count) of \(activation.approvalsRequired) approvals)")
         }
+    }
+}
+
+/// Runs one engine action on an activation as the operator and prints the activation's new state.
+private func act(_ options: GlobalOptions, _ action: @escaping @Sendable (AccessEngine, Actor) async throws -> Activation) async throws {
+    try await reportingErrors {
+        let context = try CommandContext(options)
+        let activation = try await context.withStore { store in try await action(context.engine(store), context.operatorActor) }
+        print("\(activation.id): \(activation.state.rawValue)\(activation.endReason.map { " (\($0.rawValue))" } ?? "")")
     }
 }

@@ -61,6 +61,12 @@ struct CommandLineTests {
             #expect(activations?.count == 1)
             #expect(activations?.first?["state"] as? String == "active")
 
+            let id = try #require(activations?.first?["id"] as? String)
+            let dryDeactivation = try Self.drawbridge(harness, ["deactivate", id, "--reason", "done", "--dry-run"])
+            #expect(dryDeactivation.output == "\(id): ended (deactivated)\n")
+            let stillActive = try Self.drawbridge(harness, ["requests", "list", "--state", "active", "--format", "json"])
+            #expect(stillActive.output.contains(id), "a dry run changes nothing")
+
             let status = try Self.drawbridge(harness, ["status"])
             #expect(status.output.contains("Directory changes pending: 0"))
             #expect(status.output.contains("Live activations: 1"))
