@@ -229,6 +229,9 @@ public struct MembershipApplier: Sendable {
                     report.applied += 1
                     events.append(event(context, verb, current, .success, nil, details))
                 case .refused(let reason):
+                    logger.warning("membership change refused", metadata: [
+                        "group": "\(current.groupDN)", "user": "\(current.userLogin)", "action": "\(current.action.rawValue)", "reason": "\(reason)",
+                    ])
                     current.state = .refused
                     current.finishedAt = now
                     current.lastError = reason

@@ -109,6 +109,9 @@ public struct Reconciler: Sendable {
                     finding.lastSeenAt = context.now
                     finding.effect = effect
                     if existing == nil {
+                        logger.warning("member granted outside Drawbridge", metadata: [
+                            "group": "\(binding.groupDN)", "member": "\(dn)", "effect": "\(effect)",
+                        ])
                         try await context.audit(context.event(
                             "drift.detected", user: user?.record.login, scope: binding.scope, role: binding.role, group: binding,
                             reason: "member granted outside Drawbridge",
