@@ -37,11 +37,9 @@ public struct Reconciler: Sendable {
         let groups = Dictionary(grouping: bindings, by: \.groupID)
         // Intents in flight while the directory is read: one applied meanwhile makes the snapshot stale for its
         // member, who must not be taken for drift (and adopted for good).
-        let pendingBefore = try await engine.store.withAccessTransaction(commit: false) { transaction in
-            try await transaction.operations(states: [.pending], limit: nil)
-        }
-        let lastBefore = try await engine.store.withAccessTransaction(commit: false) { transaction in
-            try await transaction.operations(states: MembershipOperation.State.allCases, limit: 1).first?.id ?? 0
+        let (pendingBefore, lastBefore) = try await engine.store.withAccessTransaction(commit: false) { transaction in
+            (try await transaction.operations(states: [.pending], limit: nil),
+             try await transaction.operations(states: MembershipOperation.State.allCases, limit: 1).first?.id ?? 0)
         }
         var actual: [DirectoryEntryID: [DistinguishedName]] = [:]
         for (groupID, groupBindings) in groups {

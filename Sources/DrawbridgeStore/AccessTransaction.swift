@@ -12,11 +12,9 @@ public protocol AccessTransaction: Sendable {
     /// A live user with this DN, compared in normalized form.
     func userLive(dn: DistinguishedName) async throws -> StoredUser?
     func group(id: DirectoryEntryID) async throws -> StoredGroup?
-    func group(name: String) async throws -> StoredGroup?
     func liveGroups() async throws -> [StoredGroup]
     /// Groups the user belongs to, directly or through nested groups.
     func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID>
-    func members(ofGroup id: DirectoryEntryID) async throws -> [StoredUser]
     func roleBindings() async throws -> [RoleBinding]
 
     func eligibilities(role: RoleName?) async throws -> [Eligibility]
@@ -49,7 +47,6 @@ public protocol AccessTransaction: Sendable {
     func markExpired(_ ids: [ActivationID], at time: Date) async throws
 
     func policyOverrides(role: RoleName) async throws -> [ScopePath: PolicyOverride]
-    func allPolicyOverrides() async throws -> [PolicyKey: PolicyOverride]
     /// Stores the override for (scope, role); an empty one deletes it.
     func setPolicyOverride(_ override: PolicyOverride, scope: ScopePath, role: RoleName) async throws
 
@@ -127,16 +124,6 @@ public struct ExpiringActivation: Hashable, Sendable {
         self.id = id
         self.requestID = requestID
         self.grant = grant
-    }
-}
-
-public struct PolicyKey: Hashable, Sendable {
-    public var scope: ScopePath
-    public var role: RoleName
-
-    public init(scope: ScopePath, role: RoleName) {
-        self.scope = scope
-        self.role = role
     }
 }
 

@@ -23,7 +23,6 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     func user(id: DirectoryEntryID) async throws -> StoredUser? { try await reads.user(id: id) }
     func group(id: DirectoryEntryID) async throws -> StoredGroup? { try await reads.group(id: id) }
     func userLive(dn: DistinguishedName) async throws -> StoredUser? { try await reads.user(dn: dn) }
-    func members(ofGroup id: DirectoryEntryID) async throws -> [StoredUser] { try await reads.members(ofGroup: id, transitive: true) }
     func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
 
     func users(ids: [DirectoryEntryID]) async throws -> [StoredUser] {
@@ -40,10 +39,6 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     }
 
     func liveGroups() async throws -> [StoredGroup] { try await reads.groups(includeDeleted: false) }
-
-    func group(name: String) async throws -> StoredGroup? {
-        try await reads.groups(includeDeleted: false).first { $0.name == name }
-    }
 
     func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID> {
         Set(try await reads.groups(ofUser: id, transitive: true).map(\.id))
@@ -260,23 +255,6 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
             try rowStep("decode policy override", "policy_overrides") {
                 result[try ScopePath(try row.decode(column: "scope", as: String.self))] =
                     try AccessCoding.decode(PolicyOverride.self, try row.decode(column: "body", as: String.self))
-            }
-        }
-        return result
-    }
-
-    func allPolicyOverrides() async throws -> [PolicyKey: PolicyOverride] {
-        let rows = try await storeStep("select policy overrides", "policy_overrides") {
-            try await db.raw("SELECT scope, role, body FROM policy_overrides").all()
-        }
-        var result: [PolicyKey: PolicyOverride] = [:]
-        for row in rows {
-            try rowStep("decode policy override", "policy_overrides") {
-                guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
-                    throw SQLiteStoreError(operation: "decode policy override", table: "policy_overrides", reason: "invalid role")
-                }
-                let key = PolicyKey(scope: try ScopePath(try row.decode(column: "scope", as: String.self)), role: role)
-                result[key] = try AccessCoding.decode(PolicyOverride.self, try row.decode(column: "body", as: String.self))
             }
         }
         return result

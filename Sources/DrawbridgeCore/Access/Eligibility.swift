@@ -37,10 +37,6 @@ public struct Eligibility: Hashable, Sendable, Codable, Identifiable {
         self.justification = justification
     }
 
-    public var isFromRule: Bool {
-        if case .rule = source { true } else { false }
-    }
-
     /// Whether it lets someone hold `role` at `scope`, ignoring time.
     public func covers(scope target: ScopePath, role targetRole: RoleName) -> Bool {
         role == targetRole && scope.contains(target)
