@@ -16,12 +16,19 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
             name: "CLDAP",
             pkgConfig: "ldap",
             providers: [.apt(["libldap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
         ),
         .target(
             name: "LDAP",
@@ -75,6 +82,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DrawbridgeServer",
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                "DrawbridgeDirectory",
+                "DrawbridgeAccess",
+                "CQRencode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")]
+        ),
         .executableTarget(
             name: "drawbridge",
             dependencies: [
@@ -84,6 +111,7 @@ let package = Package(
                 "DrawbridgeStore",
                 "DrawbridgeDirectory",
                 "DrawbridgeAccess",
+                "DrawbridgeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +131,15 @@ let package = Package(
         ),
         .target(
             name: "DrawbridgeTestSupport",
-            dependencies: ["LDAP"],
+            dependencies: [
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                "DrawbridgeDirectory",
+                "DrawbridgeAccess",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/DrawbridgeTestSupport"
         ),
         .testTarget(
@@ -140,6 +176,22 @@ let package = Package(
                 "LDAP",
                 "DrawbridgeTestSupport",
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+            ]
+        ),
+        .testTarget(
+            name: "DrawbridgeServerTests",
+            dependencies: [
+                "DrawbridgeServer",
+                "DrawbridgeAccess",
+                "DrawbridgeDirectory",
+                "DrawbridgeStore",
+                "DrawbridgeConfig",
+                "DrawbridgeCore",
+                "LDAP",
+                "DrawbridgeTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ],

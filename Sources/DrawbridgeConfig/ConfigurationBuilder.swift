@@ -19,7 +19,66 @@ struct ConfigurationBuilder {
             directory: try buildDirectory(directory),
             store: try buildStore(raw.store),
             mappingRules: mappingRules,
-            access: try buildAccess(raw.access, mappingRules: raw.mapping?.rules ?? []))
+            access: try buildAccess(raw.access, mappingRules: raw.mapping?.rules ?? []),
+            server: try buildServer(raw.server))
+    }
+
+    private func buildServer(_ raw: RawServer?) throws(ConfigurationError) -> ServerConfiguration {
+        var server = ServerConfiguration()
+        guard let raw else { return server }
+        if let listen = raw.listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+                throw fail("server.listen", "'\(listen)' is not HOST:PORT, e.g. 127.0.0.1:8080 or [::]:8443")
+            }
+            let host = listen[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            guard IPAddress(host) != nil || host == "localhost" else {
+                throw fail("server.listen", "'\(host)' is not an IP address to listen on (or localhost)")
+            }
+            server.host = host
+            server.port = port
+        }
+        if let tls = raw.tls {
+            guard let certificate = tls.certificateFile, let key = tls.keyFile else {
+                throw fail("server.tls", "give both certificateFile and keyFile (PEM)")
+            }
+            for (path, keyPath) in [(certificate, "server.tls.certificateFile"), (key, "server.tls.keyFile")] where !FileManager.default.isReadableFile(atPath: resolve(path)) {
+                throw fail(keyPath, "cannot read \(resolve(path))")
+            }
+            server.tls = .init(certificateFile: resolve(certificate), keyFile: resolve(key))
+        }
+        for (index, text) in (raw.trustedProxies ?? []).enumerated() {
+            guard let network = IPNetwork(text) else { throw fail("server.trustedProxies[\(index)]", "'\(text)' is not an IP address or CIDR block") }
+            server.trustedProxies.append(network)
+        }
+        for (index, group) in (raw.administratorGroups ?? []).enumerated() where group.allSatisfy(\.isWhitespace) {
+            throw fail("server.administratorGroups[\(index)]", "empty group name")
+        }
+        server.administratorGroups = raw.administratorGroups ?? []
+        server.sessionIdleTimeout = try duration(raw.sessions?.idleTimeout, "server.sessions.idleTimeout", default: server.sessionIdleTimeout)
+        server.sessionAbsoluteTimeout = try duration(raw.sessions?.absoluteTimeout, "server.sessions.absoluteTimeout", default: server.sessionAbsoluteTimeout)
+        guard server.sessionIdleTimeout <= server.sessionAbsoluteTimeout else {
+            throw fail("server.sessions.idleTimeout", "longer than absoluteTimeout")
+        }
+        if let limit = raw.signIn?.failureLimit {
+            guard limit > 0 else { throw fail("server.signIn.failureLimit", "must be at least 1") }
+            server.signInFailureLimit = limit
+        }
+        server.signInWindow = try duration(raw.signIn?.window, "server.signIn.window", default: server.signInWindow)
+        if let mfa = raw.mfa {
+            server.mfaStepUpMaxAge = try duration(mfa.stepUpMaxAge, "server.mfa.stepUpMaxAge", default: server.mfaStepUpMaxAge)
+            if let issuer = mfa.issuer {
+                guard !issuer.isEmpty, !issuer.contains(":") else { throw fail("server.mfa.issuer", "must be non-empty and without ':'") }
+                server.mfaIssuer = issuer
+            }
+            if mfa.keyFile != nil || mfa.keyEnv != nil {
+                let text = try secret(file: mfa.keyFile, env: mfa.keyEnv, keyPath: "server.mfa")
+                guard let key = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32 else {
+                    throw fail("server.mfa", "the key must be 32 random bytes in base64, e.g. from `openssl rand -base64 32`")
+                }
+                server.secretKey = SecretBytes(Array(key))
+            }
+        }
+        return server
     }
 
     private func buildAccess(_ raw: RawAccess?, mappingRules: [RawRule]) throws(ConfigurationError) -> AccessConfiguration {
@@ -119,25 +178,10 @@ struct ConfigurationBuilder {
         }
         guard let bindDN = raw.dn else { throw fail("directory.bind.dn", "missing; or set anonymous: true to bind anonymously") }
         _ = try dn(bindDN, "directory.bind.dn")
-        let secret: String
-        switch (raw.passwordFile, raw.passwordEnv) {
-        case (let path?, nil):
-            let resolved = resolve(path)
-            do {
-                secret = try String(contentsOfFile: resolved, encoding: .utf8)
-            } catch {
-                throw fail("directory.bind.passwordFile", "cannot read \(resolved) (\(ConfigurationLoader.reason(error)))")
-            }
-        case (nil, let variable?):
-            guard let value = environment[variable] else {
-                throw fail("directory.bind.passwordEnv", "the environment variable \(variable) is not set")
-            }
-            secret = value
-        case (nil, nil):
+        guard raw.passwordFile != nil || raw.passwordEnv != nil else {
             throw fail("directory.bind", "give passwordFile or passwordEnv for \(bindDN)")
-        case (_?, _?):
-            throw fail("directory.bind", "give passwordFile or passwordEnv, not both")
         }
+        let secret = try secret(file: raw.passwordFile, env: raw.passwordEnv, keyPath: "directory.bind", fileKey: "passwordFile", envKey: "passwordEnv")
         // A trailing newline from `echo secret > file` is not part of the password.
         let password = LDAPPassword(String(secret.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" })))
         guard !password.isBlank else {
@@ -236,6 +280,26 @@ struct ConfigurationBuilder {
     }
 
     // MARK: - Values
+
+    /// A secret from a file or an environment variable (exactly one), never inline in the configuration.
+    private func secret(file: String?, env: String?, keyPath: String, fileKey: String = "keyFile", envKey: String = "keyEnv") throws(ConfigurationError) -> String {
+        switch (file, env) {
+        case (let path?, nil):
+            let resolved = resolve(path)
+            do {
+                return try String(contentsOfFile: resolved, encoding: .utf8)
+            } catch {
+                throw fail("\(keyPath).\(fileKey)", "cannot read \(resolved) (\(ConfigurationLoader.reason(error)))")
+            }
+        case (nil, let variable?):
+            guard let value = environment[variable] else { throw fail("\(keyPath).\(envKey)", "the environment variable \(variable) is not set") }
+            return value
+        case (nil, nil):
+            throw fail(keyPath, "give \(fileKey) or \(envKey)")
+        case (_?, _?):
+            throw fail(keyPath, "give \(fileKey) or \(envKey), not both")
+        }
+    }
 
     private func resolve(_ path: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path

@@ -8,12 +8,17 @@ public struct DrawbridgeConfiguration: Sendable {
     public var store: StoreConfiguration
     public var mappingRules: [MappingRule]
     public var access: AccessConfiguration
+    public var server: ServerConfiguration
 
-    public init(directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule], access: AccessConfiguration = AccessConfiguration()) {
+    public init(
+        directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule], access: AccessConfiguration = AccessConfiguration(),
+        server: ServerConfiguration = ServerConfiguration()
+    ) {
         self.directory = directory
         self.store = store
         self.mappingRules = mappingRules
         self.access = access
+        self.server = server
     }
 }
 
@@ -108,6 +113,13 @@ public struct UserSchema: Sendable {
         self.displayNameAttribute = displayNameAttribute
         self.mailAttribute = mailAttribute
         self.disabled = disabled
+    }
+}
+
+extension GroupSchema {
+    /// The attribute Drawbridge writes memberships to: the first configured one that holds DNs, else the first.
+    public var grantAttribute: MemberAttribute {
+        memberAttributes.first { $0.references == .dn } ?? memberAttributes[0]
     }
 }
 

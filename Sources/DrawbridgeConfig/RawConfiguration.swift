@@ -4,6 +4,7 @@ struct RawConfiguration: Codable {
     var store: RawStore?
     var mapping: RawMapping?
     var access: RawAccess?
+    var server: RawServer?
 }
 
 struct RawDirectory: Codable {
@@ -109,4 +110,36 @@ struct RawAccess: Codable {
     var placeholderMember: String?
     var maxRetryDelay: String?
     var eligibilityRules: [RawRule]?
+}
+
+struct RawServer: Codable {
+    var listen: String?
+    var tls: RawServerTLS?
+    var trustedProxies: [String]?
+    var administratorGroups: [String]?
+    var sessions: RawSessions?
+    var signIn: RawSignIn?
+    var mfa: RawMFA?
+}
+
+struct RawServerTLS: Codable {
+    var certificateFile: String?
+    var keyFile: String?
+}
+
+struct RawSessions: Codable {
+    var idleTimeout: String?
+    var absoluteTimeout: String?
+}
+
+struct RawSignIn: Codable {
+    var failureLimit: Int?
+    var window: String?
+}
+
+struct RawMFA: Codable {
+    var keyFile: String?
+    var keyEnv: String?
+    var stepUpMaxAge: String?
+    var issuer: String?
 }

@@ -179,6 +179,25 @@ extension SQLiteStore {
                 "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
             ]
         ),
+        Migration(
+            version: 3, name: "sessions, personal access tokens and TOTP enrollments",
+            statements: [
+                // key: SHA-256 of the session id, so a copy of the database does not hand out live sessions.
+                "CREATE TABLE sessions (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, expires_at REAL)",
+                "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+                """
+                CREATE TABLE api_tokens (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX api_tokens_user_id ON api_tokens (user_id)",
+                // last_step: the newest TOTP time step used, so a code is accepted once.
+                "CREATE TABLE mfa_enrollments (user_id TEXT PRIMARY KEY NOT NULL, last_step INTEGER NOT NULL, body TEXT NOT NULL)",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction; running it again changes nothing.

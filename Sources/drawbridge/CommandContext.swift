@@ -35,11 +35,7 @@ struct CommandContext {
         return .operator("uid \(geteuid())")
     }
 
-    /// The attribute Drawbridge writes memberships to: the first configured one that holds DNs, else the first.
-    var memberAttribute: MemberAttribute {
-        let attributes = configuration.directory.groups.memberAttributes
-        return attributes.first { $0.references == .dn } ?? attributes[0]
-    }
+    var memberAttribute: MemberAttribute { configuration.directory.groups.grantAttribute }
 
     var workSignal: WorkSignal {
         WorkSignal(socketPath: WorkSignal.socketPath(forDatabase: configuration.store.sqlitePath))

@@ -7,11 +7,8 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     let seconds: TimeInterval
 
     init?(argument: String) {
-        let units: [(String, TimeInterval)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        guard let (unit, size) = units.first(where: { argument.hasSuffix($0.0) }),
-            let number = Double(argument.dropLast(unit.count)), number > 0, number.isFinite
-        else { return nil }
-        seconds = number * size
+        guard let seconds = DurationText.seconds(argument) else { return nil }
+        self.seconds = seconds
     }
 
     static var defaultCompletionKind: CompletionKind { .default }

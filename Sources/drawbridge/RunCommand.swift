@@ -2,6 +2,8 @@ import ArgumentParser
 import DrawbridgeAccess
 import DrawbridgeCore
 import DrawbridgeDirectory
+import DrawbridgeStore
+import LDAP
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -35,25 +37,9 @@ struct RunCommand: AsyncParsableCommand {
             let listener = try signal.listen()
             defer { listener.close() }
             try await context.withStore { store in
-                let engine = context.engine(store, signal: signal)
-                let applier = context.applier(store, pool: pool)
-                let scheduler = AccessScheduler(engine: engine, applier: applier, signal: signal, logger: context.logger)
-                let synchronizer = DirectorySynchronizer(
-                    configuration: context.configuration.directory, pool: pool, store: store,
-                    mapper: ScopeMapper(rules: context.configuration.mappingRules), logger: context.logger)
-                let reconciler = Reconciler(engine: engine, pool: pool, memberAttribute: context.memberAttribute, logger: context.logger)
                 let access = context.configuration.access
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [
-                        SchedulerService(scheduler: scheduler),
-                        PeriodicService(name: "sync", interval: access.syncInterval, logger: context.logger) {
-                            _ = try await synchronizer.sync(.automatic)
-                            _ = try await engine.followUpSync()
-                        },
-                        PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: context.logger) {
-                            _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
-                        },
-                    ],
+                    services: context.backgroundServices(store: store, pool: pool, signal: signal),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: context.logger))
                 FileHandle.standardError.write(Data("drawbridge: running (scheduler, sync every \(access.syncInterval), reconcile every \(access.reconcileInterval)); SIGTERM or Ctrl-C stops\n".utf8))
@@ -61,6 +47,28 @@ struct RunCommand: AsyncParsableCommand {
             }
             await pool.close()
         }
+    }
+}
+
+extension CommandContext {
+    /// The scheduler, periodic sync (with its follow-up) and periodic reconcile, as services of one group.
+    func backgroundServices(store: SQLiteStore, pool: LDAPConnectionPool, signal: WorkSignal) -> [any Service] {
+        let engine = engine(store, signal: signal)
+        let scheduler = AccessScheduler(engine: engine, applier: applier(store, pool: pool), signal: signal, logger: logger)
+        let synchronizer = DirectorySynchronizer(
+            configuration: configuration.directory, pool: pool, store: store, mapper: ScopeMapper(rules: configuration.mappingRules), logger: logger)
+        let reconciler = Reconciler(engine: engine, pool: pool, memberAttribute: memberAttribute, logger: logger)
+        let access = configuration.access
+        return [
+            SchedulerService(scheduler: scheduler),
+            PeriodicService(name: "sync", interval: access.syncInterval, logger: logger) {
+                _ = try await synchronizer.sync(.automatic)
+                _ = try await engine.followUpSync()
+            },
+            PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
+                _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
+            },
+        ]
     }
 }
 

@@ -1,6 +1,7 @@
 import DrawbridgeAccess
 import DrawbridgeCore
 import DrawbridgeStore
+import DrawbridgeTestSupport
 import Foundation
 import Testing
 

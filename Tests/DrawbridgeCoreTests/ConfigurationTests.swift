@@ -175,4 +175,32 @@ import Testing
         }
         #expect(try problem(minimal.replacingOccurrences(of: "passwordEnv: TEST_LDAP_PASSWORD", with: "")).keyPath == "directory.bind")
     }
+
+    @Test func serverSectionIsValidatedAndTheKeyNeverDescribed() throws {
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let server = """
+            server:
+              listen: "[::1]:8443"
+              trustedProxies: [10.0.0.0/8, "::1"]
+              administratorGroups: [drawbridge-admins]
+              sessions: { idleTimeout: 10m, absoluteTimeout: 8h }
+              mfa: { keyEnv: MFA_KEY, stepUpMaxAge: 5m }
+            """
+        let environment = ["TEST_LDAP_PASSWORD": "s3cret-Pa55", "MFA_KEY": key]
+        let configuration = try parse(minimal + "\n" + server, environment: environment).server
+        #expect(configuration.host == "::1")
+        #expect(configuration.port == 8443)
+        #expect(configuration.trustedProxies.map(\.description) == ["10.0.0.0/8", "::1/128"])
+        #expect(configuration.sessionIdleTimeout == .seconds(600))
+        #expect(configuration.secretKey?.bytes.count == 32)
+        #expect(!"\(configuration)".contains(key))
+        #expect(!String(reflecting: configuration).contains("bytes: ["))
+
+        #expect(try problem(minimal + "\nserver: { listen: 8080 }").keyPath == "server.listen")
+        #expect(try problem(minimal + "\nserver: { trustedProxies: [10.0.0.0/33] }").keyPath == "server.trustedProxies[0]")
+        #expect(try problem(minimal + "\nserver: { sessions: { idleTimeout: 2h, absoluteTimeout: 1h } }").keyPath == "server.sessions.idleTimeout")
+        let short = try problem(minimal + "\nserver: { mfa: { keyEnv: MFA_KEY } }", environment: ["TEST_LDAP_PASSWORD": "x", "MFA_KEY": "c2hvcnQ="])
+        #expect(short.keyPath == "server.mfa")
+        #expect(!short.description.contains("c2hvcnQ="))
+    }
 }

@@ -28,6 +28,8 @@ public struct Actor: Hashable, Sendable, Codable, CustomStringConvertible {
         /// A person at the local CLI, named by their operating-system account: they have the store in hand,
         /// so they act as administrator.
         case `operator`
+        /// A directory user who belongs to a configured administrator group, acting as administrator through the server.
+        case administrator
         /// Drawbridge itself: the scheduler, sync or reconciler.
         case system
     }

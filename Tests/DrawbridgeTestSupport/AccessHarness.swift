@@ -3,39 +3,38 @@ import DrawbridgeConfig
 import DrawbridgeCore
 import DrawbridgeDirectory
 import DrawbridgeStore
-import DrawbridgeTestSupport
 import Foundation
 import LDAP
 import Logging
 import Synchronization
 
 /// A clock the test moves by hand.
-final class ManualClock: WallClock {
+public final class ManualClock: WallClock {
     private let current: Mutex<Date>
 
-    init(_ start: Date = Date(timeIntervalSince1970: 1_900_000_000)) {
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_900_000_000)) {
         current = Mutex(start)
     }
 
-    func now() -> Date { current.withLock { $0 } }
+    public func now() -> Date { current.withLock { $0 } }
 
-    func advance(by seconds: TimeInterval) {
+    public func advance(by seconds: TimeInterval) {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }
     }
 }
 
 /// A real slapd, a store synced from it, and the access engine, applier and reconciler on a manual clock.
-struct AccessHarness {
-    let directory: TestDirectory
-    let configuration: DrawbridgeConfiguration
+public struct AccessHarness {
+    public let directory: TestDirectory
+    public let configuration: DrawbridgeConfiguration
     /// The configuration as a file, for `drawbridge` subprocesses; the bind password is in ACCESS_TEST_PASSWORD.
-    let configFile: String
-    let store: SQLiteStore
-    let pool: LDAPConnectionPool
-    let clock: ManualClock
-    let operatorActor = Actor.operator("tester")
+    public let configFile: String
+    public let store: SQLiteStore
+    public let pool: LDAPConnectionPool
+    public let clock: ManualClock
+    public let operatorActor = Actor.operator("tester")
 
-    static let mappingRules = """
+    public static let mappingRules = """
         mapping:
           rules:
             - name: resource-groups
@@ -44,8 +43,9 @@ struct AccessHarness {
               role: '{role}'
         """
 
-    static func with<T>(
-        ldif: [String], configYAML: String = mappingRules, directoryYAML: String = "", _ body: (AccessHarness) async throws -> T
+    public static func with<T>(
+        ldif: [String], configYAML: String = mappingRules, directoryYAML: String = "", environment: [String: String] = [:],
+        _ body: (AccessHarness) async throws -> T
     ) async throws -> T {
         try await TestDirectory.with(ldif: ldif) { directory in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-access-\(UUID().uuidString)")
@@ -66,7 +66,7 @@ struct AccessHarness {
                 """
             let configFile = folder.appendingPathComponent("drawbridge.yaml")
             try yaml.write(to: configFile, atomically: true, encoding: .utf8)
-            let configuration = try ConfigurationLoader(environment: ["ACCESS_TEST_PASSWORD": directory.servicePassword]).load(path: configFile.path)
+            let configuration = try ConfigurationLoader(environment: environment.merging(["ACCESS_TEST_PASSWORD": directory.servicePassword]) { $1 }).load(path: configFile.path)
             let store = try await SQLiteStore.open(path: configuration.store.sqlitePath, logger: Logger(label: "test"))
             try await store.migrate()
             let pool = LDAPConnectionPool(configuration: configuration.directory.connection, maximumConnections: 2)
@@ -86,21 +86,21 @@ struct AccessHarness {
         }
     }
 
-    var engine: AccessEngine { AccessEngine(store: store, configuration: configuration.access, clock: clock) }
+    public var engine: AccessEngine { AccessEngine(store: store, configuration: configuration.access, clock: clock) }
 
-    var memberAttribute: MemberAttribute { MemberAttribute(attribute: "member", references: .dn) }
+    public var memberAttribute: MemberAttribute { MemberAttribute(attribute: "member", references: .dn) }
 
-    var applier: MembershipApplier {
+    public var applier: MembershipApplier {
         MembershipApplier(store: store, pool: pool, configuration: configuration.access, memberAttribute: memberAttribute, clock: clock)
     }
 
-    var scheduler: AccessScheduler { AccessScheduler(engine: engine, applier: applier, signal: WorkSignal()) }
+    public var scheduler: AccessScheduler { AccessScheduler(engine: engine, applier: applier, signal: WorkSignal()) }
 
-    var reconciler: Reconciler { Reconciler(engine: engine, pool: pool, memberAttribute: memberAttribute) }
+    public var reconciler: Reconciler { Reconciler(engine: engine, pool: pool, memberAttribute: memberAttribute) }
 
     /// A full sync and the access follow-up, as `drawbridge sync --full` does.
     @discardableResult
-    func sync() async throws -> SyncFollowUpReport {
+    public func sync() async throws -> SyncFollowUpReport {
         // A full sync marks what it did not see since its own start: each sync must start later than the last.
         clock.advance(by: 1)
         _ = try await DirectorySynchronizer(
@@ -110,21 +110,21 @@ struct AccessHarness {
     }
 
     /// Lets activations through without a second factor, so tests can focus on other rules.
-    func relaxPolicy(role: String, _ change: (inout PolicyOverride) -> Void = { _ in }) async throws {
+    public func relaxPolicy(role: String, _ change: (inout PolicyOverride) -> Void = { _ in }) async throws {
         var override = PolicyOverride()
         override.requireMFA = false
         change(&override)
         _ = try await engine.setPolicy(override, scope: .root, role: RoleName(rawValue: role)!, by: operatorActor, source: .cli)
     }
 
-    func eligible(_ login: String, scope: String, role: String, end: TimeInterval = 30 * 86400) async throws {
+    public func eligible(_ login: String, scope: String, role: String, end: TimeInterval = 30 * 86400) async throws {
         let user = try require_user(try await store.user(login: login), login)
         _ = try await engine.addEligibility(
             .user(user.record.id), scope: try ScopePath(scope), role: RoleName(rawValue: role)!, start: nil,
             end: clock.now().addingTimeInterval(end), justification: "test", by: operatorActor, source: .cli)
     }
 
-    func activate(_ login: String, scope: String, role: String, for duration: TimeInterval = 3600, start: Date? = nil) async throws -> Activation {
+    public func activate(_ login: String, scope: String, role: String, for duration: TimeInterval = 3600, start: Date? = nil) async throws -> Activation {
         let outcomes = try await engine.activate(
             ActivationRequest(
                 userLogin: login, items: [.init(scope: try ScopePath(scope), role: RoleName(rawValue: role)!)], duration: duration, startAt: start,
@@ -137,33 +137,33 @@ struct AccessHarness {
     }
 
     /// The member DNs of a group as the directory has them, lowercased.
-    func members(_ group: String) async throws -> [String] {
+    public func members(_ group: String) async throws -> [String] {
         let request = LDAPSearchRequest(base: Fixtures.groupDN(group), scope: .base, attributes: ["member"], pageSize: nil)
         let entries = try await pool.withConnection { try await $0.searchAll(request) }
         return (entries.first?.strings("member") ?? []).map { $0.lowercased() }.sorted()
     }
 
-    func auditActions() async throws -> [String] {
+    public func auditActions() async throws -> [String] {
         try await store.auditRecords(.all).compactMap { $0.event.map { "\($0.action):\($0.outcome.rawValue)" } }
     }
 }
 
-func require_user(_ user: StoredUser?, _ login: String) throws -> StoredUser {
+public func require_user(_ user: StoredUser?, _ login: String) throws -> StoredUser {
     guard let user else { throw TestDirectoryError("no synced user \(login)") }
     return user
 }
 
-enum Fixtures {
-    static func user(_ uid: String) -> String {
+public enum Fixtures {
+    public static func user(_ uid: String) -> String {
         "dn: uid=\(uid),ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: \(uid)\ncn: \(uid.capitalized)\nsn: \(uid)\n"
     }
 
-    static func group(_ name: String, members: [String]) -> String {
+    public static func group(_ name: String, members: [String]) -> String {
         var ldif = "dn: cn=\(name),ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: \(name)\n"
         for member in members { ldif += "member: \(member)\n" }
         return ldif
     }
 
-    static func userDN(_ uid: String) -> String { "uid=\(uid),ou=people,dc=example,dc=org" }
-    static func groupDN(_ name: String) -> String { "cn=\(name),ou=groups,dc=example,dc=org" }
+    public static func userDN(_ uid: String) -> String { "uid=\(uid),ou=people,dc=example,dc=org" }
+    public static func groupDN(_ name: String) -> String { "cn=\(name),ou=groups,dc=example,dc=org" }
 }

@@ -1,0 +1,4 @@
+#ifndef DRAWBRIDGE_CQRENCODE_SHIM_H
+#define DRAWBRIDGE_CQRENCODE_SHIM_H
+#include <qrencode.h>
+#endif
