@@ -44,6 +44,10 @@ extension AccessEngine {
         if context.actor.kind == .user, let user, context.actor.userID != user.record.id {
             decision.refusals.append(Refusal(.notAllowed, "\(context.actor.name) cannot activate roles for \(user.record.login)"))
         }
+        // The local operator holds the store; everyone else comes through the network and its conditions.
+        if context.actor.kind != .operator, let refusal = AccessRules.networkRefusal(policy, address: request.clientAddress, action: "activation") {
+            decision.refusals.append(refusal)
+        }
         guard decision.isAllowed, let user else {
             try await context.audit(context.event(
                 "activation.requested", outcome: .refused, requestID: requestID, user: request.userLogin, scope: item.scope, role: item.role,
@@ -59,6 +63,7 @@ extension AccessEngine {
             approvalDeadline: decision.approvalDeadline)
         var details = ["start": decision.startAt.iso8601, "end": decision.endAt.iso8601]
         if let mfa = request.mfa { details["mfa"] = mfa.method }
+        if let address = request.clientAddress { details["client"] = address.description }
         try await context.audit(context.event(
             "activation.requested", requestID: requestID, subject: activation.id.rawValue, user: user.record.login, scope: item.scope,
             role: item.role, group: binding, justification: request.justification, ticket: request.ticket, details: details))
@@ -92,7 +97,7 @@ extension AccessEngine {
     /// the approver it names.
     public func decide(
         _ id: ActivationID, _ verdict: ApprovalDecision.Verdict, approverLogin: String, reason: String?, recordedBy: Actor? = nil,
-        source: ActionSource, dryRun: Bool = false
+        clientAddress: IPAddress? = nil, source: ActionSource, dryRun: Bool = false
     ) async throws -> Activation {
         try await transaction(dryRun: dryRun, actor: .system("approval"), source: source) { context in
             guard let approver = try await context.transaction.user(login: approverLogin) else {
@@ -104,6 +109,7 @@ extension AccessEngine {
             var refusals = AccessRules.evaluateDecision(
                 on: activation, by: actor, isApprover: try await context.isApprover(approver.record.id, policy: policy), now: context.now)
             if !approver.record.enabled { refusals.append(Refusal(.userDisabled, "the account \(approverLogin) is disabled")) }
+            if source == .api, let refusal = AccessRules.networkRefusal(policy, address: clientAddress, action: "approval") { refusals.append(refusal) }
             if verdict == .deny && reason.isBlank { refusals.append(Refusal(.invalidInput, "a denial needs a reason")) }
             if verdict == .approve, activation.state == .pendingApproval, let problem = try await reasonToRevoke(activation, context) {
                 refusals.append(Refusal(.notEligible, "cannot be approved: \(problem)"))
@@ -122,6 +128,7 @@ extension AccessEngine {
             try AccessRules.apply(ApprovalDecision(approver: actor, verdict: verdict, reason: reason, at: context.now), to: &activation)
             var details = ["approvals": "\(activation.approvals.count) of \(activation.approvalsRequired)"]
             if let recordedBy { details["recordedBy"] = recordedBy.description }
+            if let clientAddress { details["client"] = clientAddress.description }
             try await approverContext.audit(approverContext.event(
                 verdict == .approve && activation.state == .pendingApproval ? "activation.approval-recorded" : action,
                 requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin, scope: activation.scope,

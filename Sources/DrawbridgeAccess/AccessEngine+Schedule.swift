@@ -120,9 +120,11 @@ extension AccessEngine {
             let group = try await context.group(granted: grant.grantedGroup, scope: grant.scope, role: grant.role)
             let user = records[grant.userID]
             if let group, let user, held[grant.userID, default: []].insert(group.id).inserted {
-                removals.append(MembershipOperation(
+                var removal = MembershipOperation(
                     action: .remove, groupID: group.id, groupDN: group.dn, userID: user.record.id, userDN: user.record.dn,
-                    userLogin: user.record.login, cause: grant.cause, scope: grant.scope, role: grant.role, createdAt: context.now))
+                    userLogin: user.record.login, cause: grant.cause, scope: grant.scope, role: grant.role, createdAt: context.now)
+                removal.dueAt = activation.endAt
+                removals.append(removal)
             }
             events.append(context.event(
                 "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: user?.record.login,

@@ -208,7 +208,7 @@ public struct MembershipApplier: Sendable {
     }
 
     private func record(_ outcomes: [Int64: Outcome], _ operations: [MembershipOperation], at now: Date) async throws -> Report {
-        try await store.withAccessTransaction(commit: true) { transaction in
+        let (report, recorded) = try await store.withAccessTransaction(commit: true) { transaction in
             var report = Report()
             let still = try await transaction.stillPending(operations.map(\.id))
             let context = AccessContext(
@@ -258,8 +258,10 @@ public struct MembershipApplier: Sendable {
             }
             try await transaction.update(updated)
             try await transaction.appendAudit(events, at: now)
-            return report
+            return (report, updated)
         }
+        AccessMetrics.recordApplied(recorded)
+        return report
     }
 
     private func event(

@@ -66,6 +66,9 @@ struct ConfigurationBuilder {
         server.signInWindow = try duration(raw.signIn?.window, "server.signIn.window", default: server.signInWindow)
         if let mfa = raw.mfa {
             server.mfaStepUpMaxAge = try duration(mfa.stepUpMaxAge, "server.mfa.stepUpMaxAge", default: server.mfaStepUpMaxAge)
+            guard server.mfaStepUpMaxAge <= .seconds(Int64(AccessRules.maximumMFAAge)) else {
+                throw fail("server.mfa.stepUpMaxAge", "at most 15m: an older verification does not count for an activation")
+            }
             if let issuer = mfa.issuer {
                 guard !issuer.isEmpty, !issuer.contains(":") else { throw fail("server.mfa.issuer", "must be non-empty and without ':'") }
                 server.mfaIssuer = issuer

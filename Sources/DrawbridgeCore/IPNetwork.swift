@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// An IPv4 or IPv6 address, parsed by the C library so every textual form it accepts (and nothing else) is taken.
-public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     /// 4 bytes for IPv4, 16 for IPv6.
     public let bytes: [UInt8]
 
@@ -25,6 +25,19 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         } else {
             bytes = raw
         }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let address = IPAddress(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not an IP address"))
+        }
+        self = address
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 
     public var description: String {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import DrawbridgeConfig
 import DrawbridgeCore
 import DrawbridgeStore
@@ -50,16 +51,37 @@ public struct DirectorySynchronizer: Sendable {
             let fullDue = state.lastFullSyncAt.map { started.timeIntervalSince($0) >= Double(configuration.fullSyncInterval.components.seconds) } ?? true
             kind = state.watermark == nil || (mode == .automatic && fullDue) ? .full : .incremental
         }
-        var report = try await store.withSyncTransaction(commit: !dryRun) { transaction in
-            try await run(kind, dryRun: dryRun, allowMassDeletion: allowMassDeletion, started: started, state: state, transaction)
+        var report: SyncReport
+        do {
+            report = try await store.withSyncTransaction(commit: !dryRun) { transaction in
+                try await run(kind, dryRun: dryRun, allowMassDeletion: allowMassDeletion, started: started, state: state, transaction)
+            }
+        } catch {
+            Counter(label: "drawbridge_syncs_total", dimensions: [("kind", kind.rawValue), ("outcome", "failed")]).increment()
+            throw error
         }
         report.duration = ContinuousClock.now - timer
+        if !dryRun { Self.recordMetrics(report) }
         logger.info("directory sync finished", metadata: [
             "kind": "\(report.kind.rawValue)", "dryRun": "\(dryRun)", "users": "\(report.users.inserted + report.users.updated + report.users.unchanged)",
             "groups": "\(report.groups.inserted + report.groups.updated + report.groups.unchanged)", "warnings": "\(report.warningCount)",
             "duration": "\(report.duration)",
         ])
         return report
+    }
+
+    private static func recordMetrics(_ report: SyncReport) {
+        let kind = report.kind.rawValue
+        Counter(label: "drawbridge_syncs_total", dimensions: [("kind", kind), ("outcome", "succeeded")]).increment()
+        Timer(label: "drawbridge_sync_duration_seconds", dimensions: [("kind", kind)])
+            .recordNanoseconds(report.duration.components.seconds * 1_000_000_000 + report.duration.components.attoseconds / 1_000_000_000)
+        for (entries, result) in [("users", report.users), ("groups", report.groups)] {
+            Counter(label: "drawbridge_sync_entries_total", dimensions: [("entries", entries), ("change", "inserted")]).increment(by: result.inserted)
+            Counter(label: "drawbridge_sync_entries_total", dimensions: [("entries", entries), ("change", "updated")]).increment(by: result.updated)
+            Counter(label: "drawbridge_sync_entries_total", dimensions: [("entries", entries), ("change", "unchanged")]).increment(by: result.unchanged)
+        }
+        Counter(label: "drawbridge_sync_entries_total", dimensions: [("entries", "users"), ("change", "deleted")]).increment(by: report.deletedUsers)
+        Counter(label: "drawbridge_sync_entries_total", dimensions: [("entries", "groups"), ("change", "deleted")]).increment(by: report.deletedGroups)
     }
 
     private func run(

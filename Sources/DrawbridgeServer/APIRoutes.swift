@@ -51,7 +51,7 @@ struct SelfServiceRoutes {
         let activation = ActivationRequest(
             userLogin: identity.user.login, items: body.items.map { .init(scope: $0.scope, role: $0.role) },
             duration: try durationField(body.duration, "duration"), startAt: body.start, justification: body.justification, ticket: body.ticket,
-            mfa: try await mfaProof(identity, code: body.totp))
+            mfa: try await services.mfaProof(for: identity, code: body.totp, clientAddress: context.clientAddress), clientAddress: context.clientAddress)
         let outcomes = try await services.engine.activate(activation, by: identity.actor, source: .api, dryRun: dryRun)
         let views = outcomes.map {
             ActivationOutcomeView(
@@ -104,22 +104,8 @@ struct SelfServiceRoutes {
     @Sendable func decide(_ verdict: ApprovalDecision.Verdict, _ request: Request, _ context: DrawbridgeRequestContext) async throws -> Activation {
         let identity = try context.requireIdentity()
         let body = try await optionalBody(ReasonBody.self, request, context)
-        return try await services.engine.decide(try activationID(context), verdict, approverLogin: identity.user.login, reason: body?.reason, source: .api)
-    }
-
-    /// A fresh MFA proof: a TOTP code in the request (checked now), else the session's recent step-up.
-    func mfaProof(_ identity: SignedInUser, code: String?) async throws -> MFAProof? {
-        let now = services.clock.now()
-        if let code, !code.isEmpty {
-            guard let verifier = services.totp, try await verifier.verify(identity.user.id, code: code, at: now) else {
-                throw APIProblem.refused(ActionRefused([Refusal(.mfaRequired, "the TOTP code is not valid (or was already used)")]))
-            }
-            return MFAProof(method: "totp", verifiedAt: now)
-        }
-        guard let verified = identity.mfaVerifiedAt,
-            now.timeIntervalSince(verified) < TimeInterval(services.configuration.server.mfaStepUpMaxAge.components.seconds)
-        else { return nil }
-        return MFAProof(method: "totp", verifiedAt: verified)
+        return try await services.engine.decide(
+            try activationID(context), verdict, approverLogin: identity.user.login, reason: body?.reason, clientAddress: context.clientAddress, source: .api)
     }
 }
 

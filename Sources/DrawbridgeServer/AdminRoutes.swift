@@ -53,7 +53,7 @@ struct AdminRoutes {
     @Sendable func addEligibility(_ request: Request, context: DrawbridgeRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let body = try await request.decode(as: AddEligibilityBody.self, context: context)
-        let principal = try await resolvePrincipal(body.principal)
+        let principal = try await services.principal(named: body.principal)
         let eligibility = try await services.engine.addEligibility(
             principal, scope: body.scope, role: body.role, start: body.start, end: body.end, justification: body.justification,
             by: identity.administratorActor, source: .api, dryRun: body.dryRun ?? false)
@@ -258,19 +258,5 @@ struct AdminRoutes {
         }
         let user = parameters["user"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         return AuditQuery(since: try time("since"), until: try time("until"), userLogin: user, scope: scope)
-    }
-
-    private func resolvePrincipal(_ text: String) async throws -> Principal {
-        if text.hasPrefix("group:") {
-            let name = String(text.dropFirst(6))
-            guard let group = try await services.store.groups(includeDeleted: false).first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
-                throw APIProblem.refused(ActionRefused([Refusal(.notFound, "no live directory group named '\(name)'")]))
-            }
-            return .group(group.id)
-        }
-        guard let user = try await services.store.user(login: text) else {
-            throw APIProblem.refused(ActionRefused([Refusal(.unknownUser, "no live directory user with login '\(text)'")]))
-        }
-        return .user(user.record.id)
     }
 }

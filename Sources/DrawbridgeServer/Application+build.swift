@@ -28,6 +28,7 @@ public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeR
     let driver = StoredSessionDriver(store: services.store, clock: services.clock)
     let cookies = SessionCookies(secure: configuration.tls != nil, driver: driver, idleTimeout: configuration.sessionIdleTimeout)
     let router = Router(context: DrawbridgeRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
 
@@ -49,5 +50,12 @@ public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeR
     account.register(on: signedIn)
     SelfServiceRoutes(services: services).register(on: signedIn)
     AdminRoutes(services: services).register(on: signedIn.group("admin").add(middleware: RequireSignIn(administrator: true)))
+
+    let pages = try WebRenderer()
+    let web = WebRoutes(services: services, sessions: cookies, pages: pages)
+    web.registerPublic(on: sessions.group().add(middleware: WebPageMiddleware(pages: pages, requireSignIn: false)).add(middleware: CSRFMiddleware()))
+    let signedInPages = sessions.group().add(middleware: WebPageMiddleware(pages: pages)).add(middleware: CSRFMiddleware())
+    web.register(on: signedInPages)
+    WebAdminRoutes(web: web).register(on: signedInPages.group().add(middleware: WebPageMiddleware(pages: pages, administrator: true)))
     return router
 }

@@ -53,6 +53,13 @@ public struct WebSession: Codable, Sendable {
     /// The absolute timeout runs from here.
     public var createdAt: Date
     public var mfaVerifiedAt: Date?
+    /// Messages for the next page the browser loads (post, redirect, get).
+    public var flash: [Flash]?
+
+    public struct Flash: Codable, Sendable {
+        public var error: Bool
+        public var text: String
+    }
 
     public init(userID: DirectoryEntryID? = nil, awaitingSecondFactor: Bool = false, csrfToken: String = WebSession.newCSRFToken(), createdAt: Date, mfaVerifiedAt: Date? = nil) {
         self.userID = userID

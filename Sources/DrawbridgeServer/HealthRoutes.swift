@@ -2,13 +2,15 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// `/healthz` (the process answers), `/readyz` (the store and the directory answer too) and `/openapi.yaml`.
+/// `/healthz` (the process answers), `/readyz` (the store and the directory answer too), `/metrics` (Prometheus)
+/// and `/openapi.yaml`.
 struct HealthRoutes {
     let services: ServerServices
 
     func register(on group: RouterGroup<DrawbridgeRequestContext>) {
         group.get("healthz") { _, _ in StatusView(status: "ok") }
         group.get("readyz", use: ready)
+        group.get("metrics") { _, _ in try await ServerMetrics.scrape(services.store, now: services.clock.now()) }
         group.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: try OpenAPIDocument.text())))
         }

@@ -64,6 +64,22 @@ extension ServerServices {
         }
     }
 
+    /// `group:NAME` (case-insensitive), `user:LOGIN` or a bare login, as a live directory principal.
+    func principal(named text: String) async throws -> Principal {
+        if text.hasPrefix("group:") {
+            let name = String(text.dropFirst(6))
+            guard let group = try await store.groups(includeDeleted: false).first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
+                throw ActionRefused([Refusal(.notFound, "no live directory group named '\(name)'")])
+            }
+            return .group(group.id)
+        }
+        let login = text.hasPrefix("user:") ? String(text.dropFirst(5)) : text
+        guard let user = try await store.user(login: login) else {
+            throw ActionRefused([Refusal(.unknownUser, "no live directory user with login '\(login)'")])
+        }
+        return .user(user.record.id)
+    }
+
     func eligibilityViews(role: RoleName?) async throws -> [EligibilityView] {
         try await read { transaction in
             var names = NameCache(transaction: transaction)

@@ -71,4 +71,17 @@ extension ServerServices {
         }
         try await audit(AuditEvent(action: "mfa.verified", actor: .user(user.record), source: .api, userLogin: key, details: ["purpose": purpose]))
     }
+
+    /// A fresh MFA proof: a TOTP code in the request (checked now), else the session's recent step-up.
+    func mfaProof(for identity: SignedInUser, code: String?, clientAddress: IPAddress?) async throws -> MFAProof? {
+        let now = clock.now()
+        if let code, !code.isEmpty {
+            try await verifySecondFactor(userID: identity.user.id, code: code, from: clientAddress, purpose: "activation")
+            return MFAProof(method: "totp", verifiedAt: now)
+        }
+        guard let verified = identity.mfaVerifiedAt,
+            now.timeIntervalSince(verified) < TimeInterval(configuration.server.mfaStepUpMaxAge.components.seconds)
+        else { return nil }
+        return MFAProof(method: "totp", verifiedAt: verified)
+    }
 }

@@ -119,11 +119,13 @@ public struct ExpiringActivation: Hashable, Sendable {
     public var id: ActivationID
     public var requestID: RequestID
     public var grant: ActiveGrant
+    public var endAt: Date
 
-    public init(id: ActivationID, requestID: RequestID, grant: ActiveGrant) {
+    public init(id: ActivationID, requestID: RequestID, grant: ActiveGrant, endAt: Date) {
         self.id = id
         self.requestID = requestID
         self.grant = grant
+        self.endAt = endAt
     }
 }
 

@@ -38,7 +38,23 @@ public protocol DrawbridgeStore: Sendable {
     func groups(ofUser id: DirectoryEntryID, transitive: Bool) async throws -> [StoredGroup]
     func roleBindings() async throws -> [RoleBinding]
     func syncState() async throws -> SyncState
+    /// Counts for monitoring, read in one snapshot.
+    func accessGauges() async throws -> AccessGauges
     func close() async throws
+}
+
+public struct AccessGauges: Sendable, Hashable {
+    public var activationsByState: [ActivationState: Int]
+    public var openDriftFindings: Int
+    public var pendingChanges: Int
+    public var oldestPendingChange: Date?
+
+    public init(activationsByState: [ActivationState: Int], openDriftFindings: Int, pendingChanges: Int, oldestPendingChange: Date?) {
+        self.activationsByState = activationsByState
+        self.openDriftFindings = openDriftFindings
+        self.pendingChanges = pendingChanges
+        self.oldestPendingChange = oldestPendingChange
+    }
 }
 
 /// The writes of one directory sync, all inside one transaction.

@@ -192,7 +192,7 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         let rows = try await storeStep("select expiring activations", "activations") {
             try await db.raw("""
                 SELECT id, request_id, 'activation:' || id AS cause, user_id, scope, role, json_extract(body, '$.grantedGroup.id') AS group_id,
-                json_extract(body, '$.grantedGroup.dn') AS group_dn FROM activations
+                json_extract(body, '$.grantedGroup.dn') AS group_dn, next_due_at FROM activations
                 WHERE next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970) AND state = 'active'
                 ORDER BY next_due_at
                 """).all()
@@ -202,7 +202,8 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
             ExpiringActivation(
                 id: ActivationID(rawValue: try row.decode(column: "id", as: String.self)),
                 requestID: RequestID(rawValue: try row.decode(column: "request_id", as: String.self)),
-                grant: try Self.grant(from: row, &cache))
+                grant: try Self.grant(from: row, &cache),
+                endAt: Date(timeIntervalSince1970: try row.decode(column: "next_due_at", as: Double.self)))
         }
     }
 

@@ -182,4 +182,29 @@ public final class SQLiteStore: DrawbridgeStore {
 
     public func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
     public func syncState() async throws -> SyncState { try await reads.syncState() }
+
+    public func accessGauges() async throws -> AccessGauges {
+        try await storeStep("read gauges", "activations") {
+            // One statement, so the counts come from one snapshot without an explicit read transaction.
+            let rows = try await reader.raw("""
+                SELECT 'state' AS kind, state AS name, count(*) AS n, NULL AS oldest FROM activations GROUP BY state
+                UNION ALL SELECT 'drift', NULL, count(*), NULL FROM drift_findings WHERE resolved = 0
+                UNION ALL SELECT 'pending', NULL, count(*), min(json_extract(body, '$.createdAt')) FROM membership_operations WHERE state = 'pending'
+                """).all()
+            var gauges = AccessGauges(activationsByState: [:], openDriftFindings: 0, pendingChanges: 0, oldestPendingChange: nil)
+            for row in rows {
+                let count = try row.decode(column: "n", as: Int.self)
+                switch try row.decode(column: "kind", as: String.self) {
+                case "state":
+                    if let state = ActivationState(rawValue: try row.decode(column: "name", as: String.self)) { gauges.activationsByState[state] = count }
+                case "drift":
+                    gauges.openDriftFindings = count
+                default:
+                    gauges.pendingChanges = count
+                    gauges.oldestPendingChange = try row.decode(column: "oldest", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+                }
+            }
+            return gauges
+        }
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 extension LDAPConnection {
     /// Applies all `modifications` to `dn` atomically, in one modify operation.
     public func modify(_ dn: String, _ modifications: [LDAPModification]) async throws {
-        try await withHandle { handle in
+        try await withHandle(operation: "modify") { handle in
             try Self.modify(handle, dn, modifications)
         }
     }
@@ -22,7 +22,7 @@ extension LDAPConnection {
 
     private func changeValues(_ operation: LDAPModification.Operation, _ values: [String], _ attribute: String, _ dn: String) async throws {
         guard !values.isEmpty else { return }
-        try await withHandle { handle in
+        try await withHandle(operation: "modify") { handle in
             do {
                 try Self.modify(handle, dn, [LDAPModification(operation, attribute, values)])
             } catch let error as LDAPError where Self.isAlreadyApplied(error, operation) {

@@ -23,7 +23,7 @@ extension LDAPConnection {
     }
 
     func fetchPage(_ request: LDAPSearchRequest, cookie: Data?) async throws -> SearchPage {
-        try await withHandle { handle in
+        try await withHandle(operation: "search") { handle in
             var page = try Self.searchPage(handle, request, cookie: cookie)
             page.entries = try page.entries.map { entry in
                 try Self.collectRangedAttributes(of: entry) { attributeRequest in

@@ -33,20 +33,41 @@ public final class LDAPConnection: @unchecked Sendable {
         try configuration.validate()
         _ = ignoreBrokenPipes
         let queue = DispatchQueue(label: "drawbridge.ldap.connection")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                do {
-                    let handle = try openHandle(configuration)
-                    continuation.resume(returning: LDAPConnection(configuration: configuration, handle: handle, queue: queue))
-                } catch {
-                    continuation.resume(throwing: error)
+        let started = ContinuousClock.now
+        do {
+            let connection = try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    do {
+                        let handle = try openHandle(configuration)
+                        continuation.resume(returning: LDAPConnection(configuration: configuration, handle: handle, queue: queue))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
                 }
             }
+            LDAPMetrics.record("connect", since: started, error: nil)
+            return connection
+        } catch {
+            LDAPMetrics.record("connect", since: started, error: error)
+            throw error
+        }
+    }
+
+    /// Runs `body` with the handle on this connection's queue, timing it as `operation` in the metrics.
+    func withHandle<T: Sendable>(operation: String, _ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        do {
+            let result = try await withHandle(body)
+            LDAPMetrics.record(operation, since: started, error: nil)
+            return result
+        } catch {
+            LDAPMetrics.record(operation, since: started, error: error)
+            throw error
         }
     }
 
     /// Runs `body` with the handle on this connection's queue.
-    func withHandle<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+    private func withHandle<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 guard let handle = self.handle else {
@@ -83,7 +104,7 @@ public final class LDAPConnection: @unchecked Sendable {
 
     /// The authorization identity of this connection (RFC 4532), e.g. `dn:cn=drawbridge,ou=services,…`.
     public func whoAmI() async throws -> String {
-        try await withHandle { handle in
+        try await withHandle(operation: "whoami") { handle in
             var identity: UnsafeMutablePointer<berval>?
             let code = ldap_whoami_s(handle, &identity, nil, nil)
             defer { if let identity { ber_bvfree(identity) } }

@@ -37,6 +37,7 @@ struct PolicyCommand: AsyncParsableCommand {
                     ["allowPermanentAssignment", "\(policy.allowPermanentAssignment)"],
                     ["maxAssignmentDuration", AccessRules.format(policy.maxAssignmentDuration)],
                     ["extensionRequiresApproval", "\(policy.extensionRequiresApproval)"],
+                    ["allowedNetworks", policy.allowedNetworks.isEmpty ? "any" : policy.allowedNetworks.map(\.description).joined(separator: ", ")],
                 ]
                 print("Policy for \(role) at \(scope) (\(origin.map { "nearest override at \($0)" } ?? "built-in defaults")):")
                 print(TableRenderer(headers: ["SETTING", "VALUE"], rows: rows).render())
@@ -63,6 +64,8 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option var allowPermanentAssignment: Bool?
         @Option var maxAssignment: DurationArgument?
         @Option var extensionRequiresApproval: Bool?
+        @Option(help: "Conditional access: a CIDR block activations and approvals must come from; repeat for several; 'any' clears.")
+        var allowedNetwork: [String] = []
         @Flag(help: "Remove this scope's override first, so only the settings given here remain.") var reset = false
         @Flag(help: "Show the resulting policy without storing it.") var dryRun = false
 
@@ -86,6 +89,14 @@ struct PolicyCommand: AsyncParsableCommand {
                     given.allowPermanentAssignment = allowPermanentAssignment
                     given.maxAssignmentDuration = maxAssignment?.seconds
                     given.extensionRequiresApproval = extensionRequiresApproval
+                    if allowedNetwork == ["any"] {
+                        given.allowedNetworks = []
+                    } else if !allowedNetwork.isEmpty {
+                        given.allowedNetworks = try allowedNetwork.map { text in
+                            guard let network = IPNetwork(text) else { throw CommandFailure("--allowed-network '\(text)' is not a CIDR block such as 10.0.0.0/8") }
+                            return network
+                        }
+                    }
                     if !approver.isEmpty {
                         var principals: [Principal] = []
                         for entry in approver {

@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let context = try CommandContext(options)
+            ServerMetrics.bootstrap()
             let pool = context.makePool()
             let signal = context.workSignal
             let listener = try signal.listen()

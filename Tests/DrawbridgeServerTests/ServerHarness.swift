@@ -36,16 +36,18 @@ struct ServerHarness: @unchecked Sendable {
 
     static func password(_ uid: String) -> String { "correct horse \(uid) battery ✓" }
 
+    /// `live` serves on a loopback port (real client addresses) instead of calling the router directly.
     static func with<T: Sendable>(
-        ldif: [String] = ldif, _ body: @escaping @Sendable (ServerHarness, any TestClientProtocol) async throws -> T
+        ldif: [String] = ldif, extraServerYAML: String = "", live: Bool = false,
+        _ body: @escaping @Sendable (ServerHarness, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await AccessHarness.with(
-            ldif: ldif, configYAML: AccessHarness.mappingRules + "\n" + serverYAML, environment: ["SERVER_TEST_MFA_KEY": mfaKey]
+            ldif: ldif, configYAML: AccessHarness.mappingRules + "\n" + serverYAML + "\n" + extraServerYAML, environment: ["SERVER_TEST_MFA_KEY": mfaKey]
         ) { access in
             let services = ServerServices(configuration: access.configuration, store: access.store, pool: access.pool, clock: access.clock)
             let harness = ServerHarness(access: access, services: services)
             let application = Application(router: try buildRouter(services))
-            return try await application.test(.router) { client in try await body(harness, client) }
+            return try await application.test(live ? .live : .router) { client in try await body(harness, client) }
         }
     }
 }
@@ -63,8 +65,10 @@ final class APIClient: @unchecked Sendable {
     }
 
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, csrf sendCSRF: Bool = true) async throws -> TestResponse {
-        var headers: HTTPFields = [:]
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, csrf sendCSRF: Bool = true, headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
         if let cookie { headers[.cookie] = "drawbridge_session=\(cookie)" }
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         if sendCSRF, let csrf { headers[HTTPField.Name("X-CSRF-Token")!] = csrf }

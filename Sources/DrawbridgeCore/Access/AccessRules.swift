@@ -20,11 +20,14 @@ public struct ActivationRequest: Hashable, Sendable, Codable {
     public var justification: String?
     public var ticket: String?
     public var mfa: MFAProof?
+    /// Where a request through the server came from; nil for the local operator.
+    public var clientAddress: IPAddress?
 
     public init(
         userLogin: String, items: [Item], duration: TimeInterval, startAt: Date? = nil, justification: String?, ticket: String?,
-        mfa: MFAProof?
+        mfa: MFAProof?, clientAddress: IPAddress? = nil
     ) {
+        self.clientAddress = clientAddress
         self.userLogin = userLogin
         self.items = items
         self.duration = duration
@@ -144,6 +147,19 @@ public enum AccessRules {
     }
 
     /// The eligibility valid at `time` that lasts longest (permanent first).
+    /// Conditional access: why `address` may not act under `policy`, or nil when it may (or the policy allows any network).
+    public static func networkRefusal(_ policy: RolePolicy, address: IPAddress?, action: String) -> Refusal? {
+        guard !policy.allowedNetworks.isEmpty else { return nil }
+        let allowed = policy.allowedNetworks.map(\.description).joined(separator: ", ")
+        guard let address else {
+            return Refusal(.networkNotAllowed, "\(action) is allowed only from \(allowed), and this request's client address is unknown")
+        }
+        guard policy.allowedNetworks.contains(where: { $0.contains(address) }) else {
+            return Refusal(.networkNotAllowed, "\(action) is allowed only from \(allowed); this request came from \(address)")
+        }
+        return nil
+    }
+
     public static func bestEligibility(_ eligibilities: [Eligibility], at time: Date) -> Eligibility? {
         eligibilities.filter { $0.isValid(at: time) }.max { ($0.endAt ?? .distantFuture) < ($1.endAt ?? .distantFuture) }
     }

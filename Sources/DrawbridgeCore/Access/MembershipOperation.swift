@@ -39,6 +39,8 @@ public struct MembershipOperation: Hashable, Sendable, Codable, Identifiable {
     public var lastError: String?
     public var state: State
     public var finishedAt: Date?
+    /// When the change was due: the end of the activation a removal expires; nil when it was due at once.
+    public var dueAt: Date?
 
     public init(
         id: Int64 = 0, action: Action, groupID: DirectoryEntryID, groupDN: DistinguishedName, userID: DirectoryEntryID,

@@ -27,6 +27,7 @@ public struct Refusal: Hashable, Sendable, Codable, CustomStringConvertible {
         case invalidState
         case notFound
         case invalidInput
+        case networkNotAllowed
     }
 
     public var code: Code

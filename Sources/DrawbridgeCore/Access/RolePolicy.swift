@@ -20,6 +20,8 @@ public struct RolePolicy: Hashable, Sendable, Codable {
     public var maxAssignmentDuration: TimeInterval = 180 * 86400
     /// An extension becomes a new request for approval instead of moving the end time.
     public var extensionRequiresApproval = false
+    /// Conditional access: activations and approvals only from these client networks; empty allows any.
+    public var allowedNetworks: [IPNetwork] = []
 
     public init() {}
 
@@ -42,6 +44,7 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
     public var allowPermanentAssignment: Bool?
     public var maxAssignmentDuration: TimeInterval?
     public var extensionRequiresApproval: Bool?
+    public var allowedNetworks: [IPNetwork]?
 
     public init() {}
 
@@ -63,6 +66,7 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
         result.allowPermanentAssignment = newer.allowPermanentAssignment ?? allowPermanentAssignment
         result.maxAssignmentDuration = newer.maxAssignmentDuration ?? maxAssignmentDuration
         result.extensionRequiresApproval = newer.extensionRequiresApproval ?? extensionRequiresApproval
+        result.allowedNetworks = newer.allowedNetworks ?? allowedNetworks
         return result
     }
 
@@ -81,6 +85,7 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
         if let value = allowPermanentAssignment { result.allowPermanentAssignment = value }
         if let value = maxAssignmentDuration { result.maxAssignmentDuration = value }
         if let value = extensionRequiresApproval { result.extensionRequiresApproval = value }
+        if let value = allowedNetworks { result.allowedNetworks = value }
         return result
     }
 
