@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
@@ -27,6 +28,11 @@ let package = Package(
             name: "CLDAP",
             pkgConfig: "ldap",
             providers: [.apt(["libldap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(
             name: "CQRencode",
@@ -89,6 +95,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DrawbridgeNotifications",
+            dependencies: [
+                "CCurl",
+                "LDAP",
+                "DrawbridgeCore",
+                "DrawbridgeConfig",
+                "DrawbridgeStore",
+                "DrawbridgeAccess",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "DrawbridgeServer",
             dependencies: [
                 "LDAP",
@@ -121,6 +143,7 @@ let package = Package(
                 "DrawbridgeDirectory",
                 "DrawbridgeAccess",
                 "DrawbridgeServer",
+                "DrawbridgeNotifications",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,6 +214,7 @@ let package = Package(
             name: "DrawbridgeServerTests",
             dependencies: [
                 "DrawbridgeServer",
+                "DrawbridgeNotifications",
                 "DrawbridgeAccess",
                 "DrawbridgeDirectory",
                 "DrawbridgeStore",

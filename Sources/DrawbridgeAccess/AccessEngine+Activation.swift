@@ -64,13 +64,14 @@ extension AccessEngine {
         var details = ["start": decision.startAt.iso8601, "end": decision.endAt.iso8601]
         if let mfa = request.mfa { details["mfa"] = mfa.method }
         if let address = request.clientAddress { details["client"] = address.description }
+        if decision.needsApproval { details["approvalsRequired"] = "\(decision.approvalsRequired)" }
         try await context.audit(context.event(
             "activation.requested", requestID: requestID, subject: activation.id.rawValue, user: user.record.login, scope: item.scope,
             role: item.role, group: binding, justification: request.justification, ticket: request.ticket, details: details))
         if activation.state == .approved {
             try await context.audit(context.event(
                 "activation.approved", requestID: requestID, subject: activation.id.rawValue, user: user.record.login, scope: item.scope,
-                role: item.role, group: binding, reason: "the policy does not require approval"))
+                role: item.role, group: binding, reason: AccessRules.automaticApprovalReason))
             try await start(&activation, context)
         }
         try await transaction.save(activation)

@@ -20,7 +20,74 @@ struct ConfigurationBuilder {
             store: try buildStore(raw.store),
             mappingRules: mappingRules,
             access: try buildAccess(raw.access, mappingRules: raw.mapping?.rules ?? []),
-            server: try buildServer(raw.server))
+            server: try buildServer(raw.server),
+            notifications: try buildNotifications(raw.notifications))
+    }
+
+    private func buildNotifications(_ raw: RawNotifications?) throws(ConfigurationError) -> NotificationConfiguration {
+        var result = NotificationConfiguration()
+        guard let raw else { return result }
+        result.expiringLeadTime = try duration(raw.expiringLeadTime, "notifications.expiringLeadTime", default: result.expiringLeadTime)
+        result.maxRetryDelay = try duration(raw.maxRetryDelay, "notifications.maxRetryDelay", default: result.maxRetryDelay)
+        if let attempts = raw.maxAttempts {
+            guard attempts >= 1 else { throw fail("notifications.maxAttempts", "must be at least 1") }
+            result.maxAttempts = attempts
+        }
+        for (index, address) in (raw.administratorEmails ?? []).enumerated() where !EmailAddress.isPlausible(address) {
+            throw fail("notifications.administratorEmails[\(index)]", "'\(address)' is not an email address")
+        }
+        result.administratorEmails = raw.administratorEmails ?? []
+        if let url = raw.publicURL {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw fail("notifications.publicURL", "'\(url)' is not an http(s) URL")
+            }
+            result.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        if let email = raw.email {
+            guard let url = email.url, let parsed = URL(string: url), ["smtp", "smtps"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw fail("notifications.email.url", "give smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT")
+            }
+            guard let from = email.from, EmailAddress.isPlausible(from) else { throw fail("notifications.email.from", "give the sender's email address") }
+            if email.password != nil {
+                throw fail("notifications.email.password", "passwords are not accepted inline; use passwordFile or passwordEnv")
+            }
+            var password: SecretBytes?
+            if email.passwordFile != nil || email.passwordEnv != nil {
+                guard email.username != nil else { throw fail("notifications.email.username", "a password needs a username") }
+                let text = try secret(file: email.passwordFile, env: email.passwordEnv, keyPath: "notifications.email", fileKey: "passwordFile", envKey: "passwordEnv")
+                password = SecretBytes(Array(text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" }).utf8))
+            }
+            let startTLS = email.startTLS ?? true
+            let cleartext = parsed.scheme?.lowercased() == "smtp" && !startTLS
+            if cleartext && email.allowCleartext != true {
+                throw fail("notifications.email.startTLS", "without STARTTLS mail (and any password) crosses the network in clear; set allowCleartext: true to accept that")
+            }
+            var verification = LDAPConnectionConfiguration.CertificateVerification.require
+            switch email.tls?.verify ?? "require" {
+            case "require": break
+            case "never": verification = .never
+            case let other: throw fail("notifications.email.tls.verify", "'\(other)' is not require or never")
+            }
+            result.email = .init(
+                url: url, startTLS: startTLS, allowCleartext: email.allowCleartext ?? false, from: from, username: email.username, password: password,
+                tls: .init(caFile: email.tls?.caFile.map(resolve), verification: verification))
+        }
+        var names = Set<String>()
+        for (index, hook) in (raw.webhooks ?? []).enumerated() {
+            let path = "notifications.webhooks[\(index)]"
+            guard let name = hook.name, !name.isEmpty, names.insert(name).inserted else { throw fail("\(path).name", "give each webhook a unique name") }
+            guard let url = hook.url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw fail("\(path).url", "give an http(s) URL")
+            }
+            if hook.secret != nil { throw fail("\(path).secret", "secrets are not accepted inline; use secretFile or secretEnv") }
+            let secret = try self.secret(file: hook.secretFile, env: hook.secretEnv, keyPath: path, fileKey: "secretFile", envKey: "secretEnv")
+            let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard trimmed.utf8.count >= 16 else { throw fail(path, "the signing secret must be at least 16 characters") }
+            let level = hook.level ?? "all"
+            guard ["all", "critical"].contains(level) else { throw fail("\(path).level", "'\(level)' is not all or critical") }
+            result.webhooks.append(.init(name: name, url: url, secret: SecretBytes(Array(trimmed.utf8)), criticalOnly: level == "critical"))
+        }
+        return result
     }
 
     private func buildServer(_ raw: RawServer?) throws(ConfigurationError) -> ServerConfiguration {

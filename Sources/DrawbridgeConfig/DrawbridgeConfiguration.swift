@@ -9,11 +9,13 @@ public struct DrawbridgeConfiguration: Sendable {
     public var mappingRules: [MappingRule]
     public var access: AccessConfiguration
     public var server: ServerConfiguration
+    public var notifications: NotificationConfiguration
 
     public init(
         directory: DirectoryConfiguration, store: StoreConfiguration, mappingRules: [MappingRule], access: AccessConfiguration = AccessConfiguration(),
-        server: ServerConfiguration = ServerConfiguration()
+        server: ServerConfiguration = ServerConfiguration(), notifications: NotificationConfiguration = NotificationConfiguration()
     ) {
+        self.notifications = notifications
         self.directory = directory
         self.store = store
         self.mappingRules = mappingRules

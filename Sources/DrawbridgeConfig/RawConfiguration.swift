@@ -5,6 +5,38 @@ struct RawConfiguration: Codable {
     var mapping: RawMapping?
     var access: RawAccess?
     var server: RawServer?
+    var notifications: RawNotifications?
+}
+
+struct RawNotifications: Codable {
+    var email: RawEmail?
+    var webhooks: [RawWebhook]?
+    var administratorEmails: [String]?
+    var expiringLeadTime: String?
+    var publicURL: String?
+    var maxRetryDelay: String?
+    var maxAttempts: Int?
+}
+
+struct RawEmail: Codable {
+    var url: String?
+    var startTLS: Bool?
+    var allowCleartext: Bool?
+    var from: String?
+    var username: String?
+    var password: String?
+    var passwordFile: String?
+    var passwordEnv: String?
+    var tls: RawTLS?
+}
+
+struct RawWebhook: Codable {
+    var name: String?
+    var url: String?
+    var secret: String?
+    var secretFile: String?
+    var secretEnv: String?
+    var level: String?
 }
 
 struct RawDirectory: Codable {

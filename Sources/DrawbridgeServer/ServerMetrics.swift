@@ -26,8 +26,11 @@ public enum ServerMetrics {
     }()
 
     /// Reads the store's counts into gauges, then renders everything in the text exposition format.
-    static func scrape(_ store: any DrawbridgeStore, now: Date) async throws -> Response {
+    static func scrape(_ store: any DrawbridgeStore & NotificationStore, now: Date) async throws -> Response {
         let gauges = try await store.accessGauges()
+        let outbox = try await store.notificationBacklog()
+        Gauge(label: "drawbridge_notifications_outbox", dimensions: [("state", "pending")]).record(outbox.pending)
+        Gauge(label: "drawbridge_notifications_outbox", dimensions: [("state", "failed")]).record(outbox.failed)
         for state in ActivationState.allCases {
             Gauge(label: "drawbridge_activations", dimensions: [("state", state.rawValue)]).record(gauges.activationsByState[state] ?? 0)
         }

@@ -10,7 +10,7 @@ import Logging
 /// Everything the routes use, built once per server.
 public struct ServerServices: Sendable {
     public let configuration: DrawbridgeConfiguration
-    public let store: any DrawbridgeStore & CredentialStore
+    public let store: any DrawbridgeStore & CredentialStore & NotificationStore
     public let pool: LDAPConnectionPool
     public let engine: AccessEngine
     public let synchronizer: DirectorySynchronizer
@@ -22,7 +22,7 @@ public struct ServerServices: Sendable {
     let secrets: SecretBox?
 
     public init(
-        configuration: DrawbridgeConfiguration, store: any DrawbridgeStore & CredentialStore, pool: LDAPConnectionPool,
+        configuration: DrawbridgeConfiguration, store: any DrawbridgeStore & CredentialStore & NotificationStore, pool: LDAPConnectionPool,
         clock: any WallClock = SystemWallClock(), signal: WorkSignal? = nil, logger: Logger = Logger(label: "drawbridge.server")
     ) {
         self.configuration = configuration

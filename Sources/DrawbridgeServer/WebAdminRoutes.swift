@@ -123,6 +123,10 @@ struct WebAdminRoutes {
             span("maxEligibility", "Longest eligibility", policy.maxEligibilityDuration, own.maxEligibilityDuration != nil),
             bool("allowPermanentAssignment", "Permanent assignment allowed", policy.allowPermanentAssignment, own.allowPermanentAssignment != nil),
             span("maxAssignment", "Longest assignment", policy.maxAssignmentDuration, own.maxAssignmentDuration != nil),
+            bool("notifyRequester", "Notify the person concerned", policy.notifyRequester, own.notifyRequester != nil),
+            bool("notifyApprovers", "Notify approvers of requests", policy.notifyApprovers, own.notifyApprovers != nil),
+            bool("notifyAdministrators", "Notify administrators", policy.notifyAdministrators, own.notifyAdministrators != nil),
+            bool("notifyCriticalOnly", "Critical events only", policy.notifyCriticalOnly, own.notifyCriticalOnly != nil),
         ]
         let approvers = try await services.read { transaction in
             var names = NameCache(transaction: transaction)
@@ -161,6 +165,10 @@ struct WebAdminRoutes {
             given.maxEligibilityDuration = try seconds("maxEligibility")
             given.allowPermanentAssignment = flag("allowPermanentAssignment")
             given.maxAssignmentDuration = try seconds("maxAssignment")
+            given.notifyRequester = flag("notifyRequester")
+            given.notifyApprovers = flag("notifyApprovers")
+            given.notifyAdministrators = flag("notifyAdministrators")
+            given.notifyCriticalOnly = flag("notifyCriticalOnly")
             if let text = form["approvers"] {
                 given.approvers = try await principals(text)
             }

@@ -37,6 +37,9 @@ public protocol AccessTransaction: Sendable {
     /// Saves many activations in a few statements.
     func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
+    /// Active activations ending by `time` whose holder has not been told yet that they end soon.
+    func activationsEndingUnnoticed(by time: Date) async throws -> [Activation]
+    func markExpiryNoticed(_ ids: [ActivationID], at time: Date) async throws
 
     /// Every grant that holds a membership now (active activations and assignments), or only these users',
     /// without decoding records.

@@ -159,6 +159,20 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
                          "SELECT body FROM activations WHERE next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970) ORDER BY next_due_at")
     }
 
+    func activationsEndingUnnoticed(by time: Date) async throws -> [Activation] {
+        try await bodies("select activations ending soon", "activations", """
+            SELECT body FROM activations WHERE state = 'active' AND next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970)
+            AND id NOT IN (SELECT activation_id FROM expiry_notices) ORDER BY next_due_at
+            """)
+    }
+
+    func markExpiryNoticed(_ ids: [ActivationID], at time: Date) async throws {
+        for chunk in Self.chunks(ids) {
+            let rows: [SQLQueryString] = chunk.map { "(\(bind: $0.rawValue), \(bind: time.timeIntervalSince1970))" }
+            try await run("record expiry notices", "expiry_notices", "INSERT OR IGNORE INTO expiry_notices (activation_id, noticed_at) VALUES \(rows.joined(separator: ", "))")
+        }
+    }
+
     func save(_ activation: Activation) async throws {
         try await save([activation])
     }

@@ -198,6 +198,39 @@ extension SQLiteStore {
                 "CREATE TABLE mfa_enrollments (user_id TEXT PRIMARY KEY NOT NULL, last_step INTEGER NOT NULL, body TEXT NOT NULL)",
             ]
         ),
+        Migration(
+            version: 4, name: "notification outbox and expiry notices",
+            statements: [
+                """
+                CREATE TABLE notification_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    audit_sequence INTEGER NOT NULL UNIQUE REFERENCES audit_log (sequence),
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+                    attempts INTEGER NOT NULL,
+                    next_attempt_at REAL NOT NULL,
+                    delivered TEXT NOT NULL,
+                    last_error TEXT,
+                    finished_at REAL
+                )
+                """,
+                "CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at) WHERE state = 'pending'",
+                // Written by the database in the transaction that appends the audit record, so no code path can
+                // record an event and forget its notification, and a crash cannot separate them. This is the coarse
+                // filter; NotificationRules decides who (if anyone) hears about each event.
+                """
+                CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
+                WHEN (json_extract(NEW.event, '$.outcome') = 'success'
+                      AND (NEW.action LIKE 'activation.%' OR NEW.action LIKE 'eligibility.%' OR NEW.action LIKE 'assignment.%'))
+                  OR NEW.action IN ('drift.detected', 'activation.failed')
+                  OR (NEW.action = 'membership.removed' AND json_extract(NEW.event, '$.outcome') = 'refused')
+                BEGIN
+                    INSERT INTO notification_outbox (audit_sequence, state, attempts, next_attempt_at, delivered)
+                    VALUES (NEW.sequence, 'pending', 0, NEW.at_ms / 1000.0, '[]');
+                END
+                """,
+                "CREATE TABLE expiry_notices (activation_id TEXT PRIMARY KEY NOT NULL, noticed_at REAL NOT NULL)",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction; running it again changes nothing.

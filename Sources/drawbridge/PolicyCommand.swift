@@ -38,6 +38,11 @@ struct PolicyCommand: AsyncParsableCommand {
                     ["maxAssignmentDuration", AccessRules.format(policy.maxAssignmentDuration)],
                     ["extensionRequiresApproval", "\(policy.extensionRequiresApproval)"],
                     ["allowedNetworks", policy.allowedNetworks.isEmpty ? "any" : policy.allowedNetworks.map(\.description).joined(separator: ", ")],
+                    ["notifyRequester", "\(policy.notifyRequester)"],
+                    ["notifyApprovers", "\(policy.notifyApprovers)"],
+                    ["notifyAdministrators", "\(policy.notifyAdministrators)"],
+                    ["notifyEmails", policy.notifyEmails.isEmpty ? "—" : policy.notifyEmails.joined(separator: ", ")],
+                    ["notifyCriticalOnly", "\(policy.notifyCriticalOnly)"],
                 ]
                 print("Policy for \(role) at \(scope) (\(origin.map { "nearest override at \($0)" } ?? "built-in defaults")):")
                 print(TableRenderer(headers: ["SETTING", "VALUE"], rows: rows).render())
@@ -66,6 +71,11 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option var extensionRequiresApproval: Bool?
         @Option(help: "Conditional access: a CIDR block activations and approvals must come from; repeat for several; 'any' clears.")
         var allowedNetwork: [String] = []
+        @Option var notifyRequester: Bool?
+        @Option var notifyApprovers: Bool?
+        @Option var notifyAdministrators: Bool?
+        @Option(help: "An extra address told about this role's events; repeat for several; 'none' clears.") var notifyEmail: [String] = []
+        @Option var notifyCriticalOnly: Bool?
         @Flag(help: "Remove this scope's override first, so only the settings given here remain.") var reset = false
         @Flag(help: "Show the resulting policy without storing it.") var dryRun = false
 
@@ -89,6 +99,15 @@ struct PolicyCommand: AsyncParsableCommand {
                     given.allowPermanentAssignment = allowPermanentAssignment
                     given.maxAssignmentDuration = maxAssignment?.seconds
                     given.extensionRequiresApproval = extensionRequiresApproval
+                    given.notifyRequester = notifyRequester
+                    given.notifyApprovers = notifyApprovers
+                    given.notifyAdministrators = notifyAdministrators
+                    given.notifyCriticalOnly = notifyCriticalOnly
+                    if notifyEmail == ["none"] {
+                        given.notifyEmails = []
+                    } else if !notifyEmail.isEmpty {
+                        given.notifyEmails = notifyEmail
+                    }
                     if allowedNetwork == ["any"] {
                         given.allowedNetworks = []
                     } else if !allowedNetwork.isEmpty {

@@ -2,6 +2,7 @@ import ArgumentParser
 import DrawbridgeAccess
 import DrawbridgeCore
 import DrawbridgeDirectory
+import DrawbridgeNotifications
 import DrawbridgeStore
 import LDAP
 import Foundation
@@ -29,7 +30,8 @@ struct RunCommand: AsyncParsableCommand {
                     let engine = context.engine(store, signal: signal)
                     let advanced = try await engine.advance()
                     let applied = try await applier.applyReady()
-                    print("started \(advanced.started), expired \(advanced.expired), timed out \(advanced.timedOut), revoked \(advanced.revoked); directory changes applied \(applied.applied), deferred \(applied.deferred), refused \(applied.refused), failed \(applied.failed) in \(applied.modifies) modify operations")
+                    let notified = try await NotificationDispatcher(configuration: context.configuration, store: store, engine: engine, logger: context.logger).deliverDue()
+                    print("started \(advanced.started), expired \(advanced.expired), timed out \(advanced.timedOut), revoked \(advanced.revoked); directory changes applied \(applied.applied), deferred \(applied.deferred), refused \(applied.refused), failed \(applied.failed) in \(applied.modifies) modify operations; notifications sent \(notified.sent), deferred \(notified.deferred)")
                 }
                 await pool.close()
                 return
@@ -54,6 +56,7 @@ extension CommandContext {
     /// The scheduler, periodic sync (with its follow-up) and periodic reconcile, as services of one group.
     func backgroundServices(store: SQLiteStore, pool: LDAPConnectionPool, signal: WorkSignal) -> [any Service] {
         let engine = engine(store, signal: signal)
+        let dispatcher = NotificationDispatcher(configuration: configuration, store: store, engine: engine, logger: logger)
         let scheduler = AccessScheduler(engine: engine, applier: applier(store, pool: pool), signal: signal, logger: logger)
         let synchronizer = DirectorySynchronizer(
             configuration: configuration.directory, pool: pool, store: store, mapper: ScopeMapper(rules: configuration.mappingRules), logger: logger)
@@ -68,6 +71,7 @@ extension CommandContext {
             PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
             },
+            NotificationService(dispatcher: dispatcher),
         ]
     }
 }

@@ -203,4 +203,28 @@ import Testing
         #expect(short.keyPath == "server.mfa")
         #expect(!short.description.contains("c2hvcnQ="))
     }
+
+    @Test func notificationsAreValidatedAndSecretsNeverDescribed() throws {
+        let environment = ["TEST_LDAP_PASSWORD": "s3cret-Pa55", "SMTP_PASSWORD": "smtp-s3cret", "HOOK_SECRET": "a-long-webhook-secret"]
+        let valid = """
+            notifications:
+              publicURL: https://drawbridge.example.org/
+              email: { url: "smtp://mail.example.org:587", from: drawbridge@example.org, username: db, passwordEnv: SMTP_PASSWORD }
+              webhooks: [{ name: chat, url: "https://hooks.example.org/x", secretEnv: HOOK_SECRET, level: critical }]
+            """
+        let notifications = try parse(minimal + "\n" + valid, environment: environment).notifications
+        #expect(notifications.publicURL == "https://drawbridge.example.org")
+        #expect(notifications.email?.startTLS == true)
+        #expect(notifications.webhooks.first?.criticalOnly == true)
+        #expect(!"\(notifications)".contains("smtp-s3cret") && !"\(notifications)".contains("a-long-webhook-secret"))
+
+        let cleartext = try problem(minimal + "\nnotifications: { email: { url: \"smtp://mail.example.org:25\", from: a@example.org, startTLS: false } }")
+        #expect(cleartext.keyPath == "notifications.email.startTLS")
+        let inline = try problem(minimal + "\nnotifications: { webhooks: [{ name: x, url: \"https://h.example.org\", secret: hunter2hunter2hunter2 }] }")
+        #expect(inline.keyPath == "notifications.webhooks[0].secret")
+        #expect(!inline.description.contains("hunter2"))
+        let short = try problem(minimal + "\nnotifications: { webhooks: [{ name: x, url: \"https://h.example.org\", secretEnv: SHORT }] }", environment: ["TEST_LDAP_PASSWORD": "x", "SHORT": "tiny"])
+        #expect(short.keyPath == "notifications.webhooks[0]")
+        #expect(try problem(minimal + "\nnotifications: { administratorEmails: [\"not an address\"] }").keyPath == "notifications.administratorEmails[0]")
+    }
 }

@@ -32,7 +32,7 @@ struct ServerHarness: @unchecked Sendable {
         ]
     }
 
-    static func person(_ uid: String) -> String { Fixtures.user(uid) + "userPassword: \(password(uid))\n" }
+    static func person(_ uid: String) -> String { Fixtures.user(uid) + "userPassword: \(password(uid))\nmail: \(uid)@example.org\n" }
 
     static func password(_ uid: String) -> String { "correct horse \(uid) battery ✓" }
 

@@ -77,6 +77,8 @@ public enum AccessRules {
     public static let startTolerance: TimeInterval = 60
     /// A second-factor verification older than this does not count for a new activation.
     public static let maximumMFAAge: TimeInterval = 15 * 60
+    /// The reason recorded when a request is approved because its policy needs no approval.
+    public static let automaticApprovalReason = "the policy does not require approval"
 
     public static func evaluate(
         _ request: ActivationRequest, item: ActivationRequest.Item, facts: ActivationFacts, now: Date

@@ -22,6 +22,13 @@ public struct RolePolicy: Hashable, Sendable, Codable {
     public var extensionRequiresApproval = false
     /// Conditional access: activations and approvals only from these client networks; empty allows any.
     public var allowedNetworks: [IPNetwork] = []
+    /// Who is told about this role's events: the person concerned, the approvers, the administrators, more addresses.
+    public var notifyRequester = true
+    public var notifyApprovers = true
+    public var notifyAdministrators = false
+    public var notifyEmails: [String] = []
+    /// Only critical events (drift, protected-group refusals, failed grants) reach this role's recipients.
+    public var notifyCriticalOnly = false
 
     public init() {}
 
@@ -45,6 +52,11 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
     public var maxAssignmentDuration: TimeInterval?
     public var extensionRequiresApproval: Bool?
     public var allowedNetworks: [IPNetwork]?
+    public var notifyRequester: Bool?
+    public var notifyApprovers: Bool?
+    public var notifyAdministrators: Bool?
+    public var notifyEmails: [String]?
+    public var notifyCriticalOnly: Bool?
 
     public init() {}
 
@@ -67,6 +79,11 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
         result.maxAssignmentDuration = newer.maxAssignmentDuration ?? maxAssignmentDuration
         result.extensionRequiresApproval = newer.extensionRequiresApproval ?? extensionRequiresApproval
         result.allowedNetworks = newer.allowedNetworks ?? allowedNetworks
+        result.notifyRequester = newer.notifyRequester ?? notifyRequester
+        result.notifyApprovers = newer.notifyApprovers ?? notifyApprovers
+        result.notifyAdministrators = newer.notifyAdministrators ?? notifyAdministrators
+        result.notifyEmails = newer.notifyEmails ?? notifyEmails
+        result.notifyCriticalOnly = newer.notifyCriticalOnly ?? notifyCriticalOnly
         return result
     }
 
@@ -86,6 +103,11 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
         if let value = maxAssignmentDuration { result.maxAssignmentDuration = value }
         if let value = extensionRequiresApproval { result.extensionRequiresApproval = value }
         if let value = allowedNetworks { result.allowedNetworks = value }
+        if let value = notifyRequester { result.notifyRequester = value }
+        if let value = notifyApprovers { result.notifyApprovers = value }
+        if let value = notifyAdministrators { result.notifyAdministrators = value }
+        if let value = notifyEmails { result.notifyEmails = value }
+        if let value = notifyCriticalOnly { result.notifyCriticalOnly = value }
         return result
     }
 
@@ -100,6 +122,9 @@ public struct PolicyOverride: Hashable, Sendable, Codable {
         if let value = maxEligibilityDuration, value < 3600 { problems.append("maxEligibilityDuration must be at least 1h") }
         if let value = maxAssignmentDuration, value < RolePolicy.minimumActivationDuration {
             problems.append("maxAssignmentDuration must be at least 5m")
+        }
+        for address in notifyEmails ?? [] where !EmailAddress.isPlausible(address) {
+            problems.append("notifyEmails: '\(address)' is not an email address")
         }
         return problems
     }

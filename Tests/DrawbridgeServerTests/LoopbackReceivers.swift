@@ -1,0 +1,160 @@
+import Crypto
+import DrawbridgeTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// `Scripts/smtp-sink`: a real SMTP server (aiosmtpd) on loopback with STARTTLS and one account.
+final class SMTPSink: Sendable {
+    let port: Int
+    let folder: URL
+    private let process: Process
+    private let input: Pipe
+
+    static let user = "mailer"
+    static let password = "mail-secret-✓"
+
+    private init(port: Int, folder: URL, process: Process, input: Pipe) {
+        self.port = port
+        self.folder = folder
+        self.process = process
+        self.input = input
+    }
+
+    /// Starts the sink with the sandbox directory's server certificate (issued for 127.0.0.1 by `caFile`).
+    static func start(caFile: String) throws -> SMTPSink {
+        let tls = URL(fileURLWithPath: caFile).deletingLastPathComponent()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Scripts/smtp-sink").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", script, "--out", folder.path, "--cert", tls.appendingPathComponent("server.pem").path, "--key",
+            tls.appendingPathComponent("server.key").path, "--user", user, "--password", password,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        var text = ""
+        while !text.contains("READY") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else {
+                let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                throw TestDirectoryError("Scripts/smtp-sink did not start (it needs aiosmtpd: run Scripts/install-dependencies, or pip install aiosmtpd): \(problem)")
+            }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PORT=") }), let port = Int(line.dropFirst(5)) else {
+            throw TestDirectoryError("Scripts/smtp-sink printed no port: \(text)")
+        }
+        return SMTPSink(port: port, folder: folder, process: process, input: input)
+    }
+
+    struct Message: Decodable {
+        var mail_from: String
+        var rcpt_tos: [String]
+        var data: String
+        var tls: Bool
+        var auth: Bool
+
+        /// The decoded text of the base64 body.
+        var body: String {
+            guard let range = data.range(of: "\r\n\r\n") ?? data.range(of: "\n\n") else { return "" }
+            let encoded = data[range.upperBound...].filter { !$0.isWhitespace }
+            return Data(base64Encoded: String(encoded)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
+
+    func messages() throws -> [Message] {
+        try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            .map { try JSONDecoder().decode(Message.self, from: Data(contentsOf: $0)) }
+    }
+
+    /// Closing its standard input is the sink's signal to stop (more dependable than SIGTERM from a test process).
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// An HTTP receiver on loopback that records webhook posts whose signature checks out, and can be told to fail.
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var delivery: String
+        var body: String
+        var signatureValid: Bool
+    }
+
+    private let state = Mutex<(received: [Received], failWith: Int?)>(([], nil))
+    let secret: String
+
+    init(secret: String) {
+        self.secret = secret
+    }
+
+    var received: [Received] { state.withLock { $0.received } }
+
+    func fail(with status: Int?) { state.withLock { $0.failWith = status } }
+
+    /// Runs the receiver for the duration of `body`, which gets its URL.
+    func serve<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("hook") { request, context -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            let text = String(buffer: bytes)
+            let timestamp = request.headers[HTTPField.Name("X-Drawbridge-Timestamp")!] ?? ""
+            var mac = HMAC<SHA256>(key: SymmetricKey(data: Data(self.secret.utf8)))
+            mac.update(data: Data((timestamp + "." + text).utf8))
+            let expected = "sha256=" + mac.finalize().map { String(format: "%02x", $0) }.joined()
+            let valid = request.headers[HTTPField.Name("X-Drawbridge-Signature")!] == expected
+            if let status = self.state.withLock({ $0.failWith }) { return Response(status: .init(code: status)) }
+            self.state.withLock {
+                $0.received.append(Received(delivery: request.headers[HTTPField.Name("X-Drawbridge-Delivery")!] ?? "", body: text, signatureValid: valid))
+            }
+            return Response(status: .noContent)
+        }
+        let port = OneShotPort()
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) })
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await application.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            let url = "http://127.0.0.1:\(await port.value)/hook"
+            let result = try await body(url)
+            group.cancelAll()
+            return result
+        }
+    }
+}
+
+/// The port a server reports once it listens.
+final class OneShotPort: Sendable {
+    private let stream: AsyncStream<Int>
+    private let continuation: AsyncStream<Int>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+    }
+
+    func set(_ port: Int) { continuation.yield(port) }
+
+    var value: Int {
+        get async {
+            for await port in stream { return port }
+            return 0
+        }
+    }
+}

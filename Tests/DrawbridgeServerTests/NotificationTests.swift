@@ -1,0 +1,92 @@
+import DrawbridgeConfig
+import DrawbridgeCore
+import DrawbridgeNotifications
+import DrawbridgeTestSupport
+import Foundation
+import Testing
+
+@Suite("Notifications through a real SMTP server and a real HTTP receiver")
+struct NotificationTests {
+    static let scope = "/subscriptions/prod/resourceGroups/web"
+
+    @Test("an approval request reaches the approver, the requester and the policy's extra address, over STARTTLS with AUTH")
+    func email() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let sink = try SMTPSink.start(caFile: harness.access.directory.caFile)
+            defer { sink.stop() }
+            var configuration = harness.access.configuration
+            configuration.notifications = NotificationConfiguration(
+                email: .init(
+                    url: "smtp://127.0.0.1:\(sink.port)", from: "drawbridge@example.org", username: SMTPSink.user,
+                    password: SecretBytes(Array(SMTPSink.password.utf8)), tls: .init(caFile: harness.access.directory.caFile)),
+                publicURL: "https://drawbridge.example.org")
+            try await harness.access.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            let bob = try require_user(try await harness.access.store.user(login: "bob"), "bob")
+            try await harness.access.relaxPolicy(role: "owner") {
+                $0.requireApproval = true
+                $0.approvers = [.user(bob.record.id)]
+                $0.notifyEmails = ["audit@example.org"]
+            }
+            let dispatcher = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: harness.access.engine, clock: harness.access.clock)
+            let eligibility = try await dispatcher.deliverDue()
+            #expect(eligibility.sent == 3, "the new eligibility: alice, the administrator dana and the extra address")
+            let before = try sink.messages().count
+            _ = try await harness.access.activate("alice", scope: Self.scope, role: "owner")
+            let report = try await dispatcher.deliverDue()
+            #expect(report.sent == 3)
+            let messages = Array(try sink.messages().dropFirst(before))
+            #expect(Set(messages.flatMap(\.rcpt_tos)) == ["alice@example.org", "bob@example.org", "audit@example.org"])
+            for message in messages {
+                #expect(message.tls && message.auth)
+                #expect(message.mail_from == "drawbridge@example.org")
+                #expect(message.data.contains("Subject: [Drawbridge] alice requests owner at \(Self.scope)"))
+                #expect(message.body.contains("Justification: incident 42"))
+                #expect(message.body.contains("https://drawbridge.example.org/requests"))
+            }
+            #expect(try await dispatcher.deliverDue().sent == 0, "sent once")
+        }
+    }
+
+    @Test("webhooks are signed; a failed delivery is retried, an unsent one survives a restart, and none is sent twice")
+    func webhook() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let receiver = WebhookReceiver(secret: "webhook-signing-secret")
+            try await receiver.serve { url in
+                var configuration = harness.access.configuration
+                configuration.notifications = NotificationConfiguration(
+                    webhooks: [.init(name: "chat", url: url, secret: SecretBytes(Array("webhook-signing-secret".utf8)))],
+                    expiringLeadTime: .seconds(15 * 60))
+                try await harness.access.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+                try await harness.access.relaxPolicy(role: "owner")
+                _ = try await harness.access.activate("alice", scope: Self.scope, role: "owner")
+                let engine = harness.access.engine
+                let clock = harness.access.clock
+
+                receiver.fail(with: 503)
+                let first = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: engine, clock: clock)
+                let failed = try await first.deliverDue()
+                #expect(failed.sent == 0 && failed.deferred > 0)
+
+                // A new dispatcher, as after a restart, finds what the first one could not send.
+                receiver.fail(with: nil)
+                clock.advance(by: 6)
+                let restarted = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: engine, clock: clock)
+                #expect(try await restarted.deliverDue().sent > 0)
+                let received = receiver.received
+                #expect(received.allSatisfy { $0.signatureValid })
+                #expect(received.contains { $0.body.contains(#""kind":"activated""#) && $0.body.contains(#""text":"[Drawbridge] alice now holds owner"#) })
+                #expect(Set(received.map(\.delivery)).count == received.count, "one delivery per event")
+                clock.advance(by: 600)
+                _ = try await restarted.deliverDue()
+                #expect(receiver.received.count == received.count, "nothing acknowledged is sent again")
+
+                clock.advance(by: 40 * 60)
+                let expiring = try await restarted.deliverDue()
+                #expect(expiring.expiryNotices == 1)
+                #expect(receiver.received.filter { $0.body.contains(#""kind":"expiringSoon""#) }.count == 1)
+                clock.advance(by: 60)
+                #expect(try await restarted.deliverDue().expiryNotices == 0, "told once")
+            }
+        }
+    }
+}
