@@ -144,6 +144,7 @@ let package = Package(
                 "DrawbridgeAccess",
                 "DrawbridgeServer",
                 "DrawbridgeNotifications",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -10,14 +10,7 @@ struct CrashRecoveryTests {
     static let userCount = 40
 
     /// The `drawbridge` executable built beside the test bundle.
-    static func executable() throws -> String {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [folder, folder.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("drawbridge").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw TestDirectoryError("the drawbridge executable is not built next to the tests in \(folder.path); run `swift build` before `swift test`")
-    }
+    static func executable() throws -> String { try drawbridgeExecutable() }
 
     static func launchRun(_ harness: AccessHarness) throws -> Process {
         let process = Process()

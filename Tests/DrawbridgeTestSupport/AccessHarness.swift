@@ -167,3 +167,13 @@ public enum Fixtures {
     public static func userDN(_ uid: String) -> String { "uid=\(uid),ou=people,dc=example,dc=org" }
     public static func groupDN(_ name: String) -> String { "cn=\(name),ou=groups,dc=example,dc=org" }
 }
+
+/// The `drawbridge` executable built beside the test bundle.
+public func drawbridgeExecutable() throws -> String {
+    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [folder, folder.deletingLastPathComponent()] {
+        let path = candidate.appendingPathComponent("drawbridge").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw TestDirectoryError("the drawbridge executable is not built next to the tests in \(folder.path); run `swift build` before `swift test`")
+}
