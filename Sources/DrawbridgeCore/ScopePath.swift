@@ -49,7 +49,12 @@ public struct ScopePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        try self.init(text)
+        do {
+            try self.init(text)
+        } catch {
+            // A DecodingError, so callers that validate input (the API) answer 400 instead of failing.
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)"))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -46,10 +46,14 @@ public struct NotificationDispatcher: Sendable {
     public func deliverDue(limit: Int = 200) async throws -> Report {
         var report = Report()
         let settings = configuration.notifications
-        if settings.isEnabled {
-            report.expiryNotices = try await engine.noticeExpiring(leadTime: settings.expiringLeadTime)
+        guard settings.isEnabled else {
+            // Nowhere to send anything: close the queue in one statement, and only when something waits (a read).
+            if try await store.nextNotificationTime() != nil { try await store.finishAllNotifications(at: clock.now()) }
+            return report
         }
+        report.expiryNotices = try await engine.noticeExpiring(leadTime: settings.expiringLeadTime)
         let now = clock.now()
+        var finished: [Int64] = []
         var context = LookupCache(store: store, configuration: configuration)
         for entry in try await store.dueNotifications(at: now, limit: limit) {
             report.entries += 1
@@ -73,7 +77,7 @@ public struct NotificationDispatcher: Sendable {
                 }
             }
             if failures.isEmpty {
-                try await store.finishNotification(entry.id, at: now)
+                finished.append(entry.id)
             } else if entry.attempts + 1 >= settings.maxAttempts {
                 logger.error("notification abandoned", metadata: ["entry": "\(entry.id)", "failures": "\(failures.joined(separator: "; "))"])
                 try await store.abandonNotification(entry.id, at: now, error: failures.joined(separator: "; "))
@@ -84,6 +88,7 @@ public struct NotificationDispatcher: Sendable {
                 report.deferred += 1
             }
         }
+        try await store.finishNotifications(finished, at: now)
         return report
     }
 

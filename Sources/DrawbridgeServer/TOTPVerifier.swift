@@ -14,8 +14,14 @@ struct TOTPVerifier: Sendable {
     let issuer: String
 
     struct Enrollment {
+        /// The key in base32, as authenticator apps expect it typed by hand (the URI carries the same).
         var secret: String
         var uri: String
+
+        init(uri: String) {
+            self.uri = uri
+            secret = URLComponents(string: uri)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
+        }
     }
 
     /// Starts (or restarts) enrollment with a new secret; it counts only after `confirm`.
@@ -26,7 +32,7 @@ struct TOTPVerifier: Sendable {
         let secret = Self.newSecret()
         let sealed = try secrets.seal(Data(secret.utf8), context: user.id.rawValue)
         try await store.save(MFAEnrollment(userID: user.id, sealedSecret: sealed, createdAt: time))
-        return Enrollment(secret: secret, uri: uri(secret, user))
+        return Enrollment(uri: uri(secret, user))
     }
 
     /// Enrolls (or re-enrolls) a user at once, for an operator who hands the secret over in person.
@@ -36,7 +42,7 @@ struct TOTPVerifier: Sendable {
         let sealed = try secrets.seal(Data(secret.utf8), context: user.id.rawValue)
         try await store.deleteMFAEnrollment(userID: user.id)
         try await store.save(MFAEnrollment(userID: user.id, sealedSecret: sealed, createdAt: time, confirmedAt: time, recoveryCodeHashes: codes.map(sha256Hex)))
-        return (Enrollment(secret: secret, uri: uri(secret, user)), codes)
+        return (Enrollment(uri: uri(secret, user)), codes)
     }
 
     private func uri(_ secret: String, _ user: DirectoryUserRecord) -> String {

@@ -7,7 +7,9 @@ public protocol NotificationStore: Sendable {
     func dueNotifications(at time: Date, limit: Int) async throws -> [OutboxEntry]
     /// Records that `channel` acknowledged the entry, so a retry never sends it there again.
     func recordDelivery(_ id: Int64, channel: String) async throws
-    func finishNotification(_ id: Int64, at time: Date) async throws
+    func finishNotifications(_ ids: [Int64], at time: Date) async throws
+    /// Marks every pending entry finished: nothing is configured to send them.
+    func finishAllNotifications(at time: Date) async throws
     func retryNotification(_ id: Int64, attempts: Int, nextAttempt: Date, error: String) async throws
     func abandonNotification(_ id: Int64, at time: Date, error: String) async throws
     /// When the earliest pending entry is due.

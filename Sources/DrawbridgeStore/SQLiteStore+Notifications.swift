@@ -39,8 +39,17 @@ extension SQLiteStore: NotificationStore {
             """)
     }
 
-    public func finishNotification(_ id: Int64, at time: Date) async throws {
-        try await write("finish notification", "UPDATE notification_outbox SET state = 'sent', finished_at = \(bind: time.timeIntervalSince1970) WHERE id = \(bind: id)")
+    public func finishNotifications(_ ids: [Int64], at time: Date) async throws {
+        for start in stride(from: 0, to: ids.count, by: SQLiteStoreReader.batchSize) {
+            let batch = Array(ids[start..<min(start + SQLiteStoreReader.batchSize, ids.count)])
+            try await write("finish notifications", """
+                UPDATE notification_outbox SET state = 'sent', finished_at = \(bind: time.timeIntervalSince1970) WHERE id IN (\(binds: batch))
+                """)
+        }
+    }
+
+    public func finishAllNotifications(at time: Date) async throws {
+        try await write("finish notifications", "UPDATE notification_outbox SET state = 'sent', finished_at = \(bind: time.timeIntervalSince1970) WHERE state = 'pending'")
     }
 
     public func retryNotification(_ id: Int64, attempts: Int, nextAttempt: Date, error: String) async throws {

@@ -174,7 +174,7 @@ struct ActivationAPITests {
             #expect((enrollment["otpauthURI"] as? String)?.hasPrefix("otpauth://totp/") == true)
             #expect((enrollment["qrSVG"] as? String)?.hasPrefix("<svg") == true)
             let clock = harness.access.clock
-            let code = { (date: Date) in String(format: "%06d", TOTP(secret: secret).compute(date: date)) }
+            let code = { (date: Date) in String(format: "%06d", TOTP(secret: totpKey(base32: secret)).compute(date: date)) }
 
             #expect(try await api.send(.post, "/api/v1/mfa/enrollment/confirm", json: #"{"code":"000000"}"#).status == .unprocessableContent)
             let confirmed = try await api.send(.post, "/api/v1/mfa/enrollment/confirm", json: #"{"code":"\#(code(clock.now()))"}"#)

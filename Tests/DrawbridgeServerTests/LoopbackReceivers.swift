@@ -23,8 +23,15 @@ final class SMTPSink: Sendable {
         self.input = input
     }
 
-    /// Starts the sink with the sandbox directory's server certificate (issued for 127.0.0.1 by `caFile`).
-    static func start(caFile: String) throws -> SMTPSink {
+    /// Starts the sink with the sandbox directory's server certificate (issued for 127.0.0.1 by `caFile`), waiting
+    /// for it on a dispatch thread rather than a Swift concurrency thread.
+    static func start(caFile: String) async throws -> SMTPSink {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try launch(caFile: caFile) }) }
+        }
+    }
+
+    private static func launch(caFile: String) throws -> SMTPSink {
         let tls = URL(fileURLWithPath: caFile).deletingLastPathComponent()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

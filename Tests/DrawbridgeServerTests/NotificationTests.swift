@@ -12,7 +12,7 @@ struct NotificationTests {
     @Test("an approval request reaches the approver, the requester and the policy's extra address, over STARTTLS with AUTH")
     func email() async throws {
         try await ServerHarness.with { harness, _ async throws in
-            let sink = try SMTPSink.start(caFile: harness.access.directory.caFile)
+            let sink = try await SMTPSink.start(caFile: harness.access.directory.caFile)
             defer { sink.stop() }
             var configuration = harness.access.configuration
             configuration.notifications = NotificationConfiguration(

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("The CLI's user commands through a live server with a personal access token")
 struct RemoteCommandLineTests {
-    static func drawbridge(_ arguments: [String], server: String, token: String) throws -> (status: Int32, output: String) {
+    static func drawbridge(_ arguments: [String], server: String, token: String) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try drawbridgeExecutable())
         process.arguments = arguments + ["--server", server]
@@ -13,13 +13,7 @@ struct RemoteCommandLineTests {
         environment["DRAWBRIDGE_TOKEN"] = token
         environment["DRAWBRIDGE_CONFIG"] = nil
         process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try await runToCompletion(process)
     }
 
     @Test("activate, list and deactivate as the token's owner, without a local configuration; refusals come back with their reasons")
@@ -31,26 +25,26 @@ struct RemoteCommandLineTests {
             let token = try await harness.services.createToken(login: "alice", name: "cli", lifetime: 3600, by: harness.access.operatorActor).secret
             let activate = ["activate", "--scope", "/subscriptions/prod/resourceGroups/web", "--role", "owner", "--for", "1h", "--justification", "incident 5"]
 
-            let someoneElse = try Self.drawbridge(activate + ["--user", "bob"], server: server, token: token)
+            let someoneElse = try await Self.drawbridge(activate + ["--user", "bob"], server: server, token: token)
             #expect(someoneElse.status != 0)
             #expect(someoneElse.output.contains("the token belongs to alice"))
 
-            let activated = try Self.drawbridge(activate, server: server, token: token)
+            let activated = try await Self.drawbridge(activate, server: server, token: token)
             #expect(activated.status == 0, "\(activated.output)")
             #expect(activated.output.contains("owner at /subscriptions/prod/resourceGroups/web: active"))
             let id = try #require(activated.output.firstMatch(of: /\(([0-9a-f-]{36})\)/).map { String($0.output.1) })
 
-            let again = try Self.drawbridge(activate, server: server, token: token)
+            let again = try await Self.drawbridge(activate, server: server, token: token)
             #expect(again.status != 0)
             #expect(again.output.contains("alreadyActive"))
 
-            let listed = try Self.drawbridge(["requests", "list"], server: server, token: token)
+            let listed = try await Self.drawbridge(["requests", "list"], server: server, token: token)
             #expect(listed.output.contains(id))
-            let ended = try Self.drawbridge(["deactivate", id, "--reason", "done"], server: server, token: token)
+            let ended = try await Self.drawbridge(["deactivate", id, "--reason", "done"], server: server, token: token)
             #expect(ended.status == 0)
             #expect(ended.output.contains("\(id): ended"))
 
-            let badToken = try Self.drawbridge(["requests", "list"], server: server, token: "dbt_nothing")
+            let badToken = try await Self.drawbridge(["requests", "list"], server: server, token: "dbt_nothing")
             #expect(badToken.status != 0)
             #expect(badToken.output.contains("Invalid token"))
         }

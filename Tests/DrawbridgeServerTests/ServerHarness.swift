@@ -38,11 +38,12 @@ struct ServerHarness: @unchecked Sendable {
 
     /// `live` serves on a loopback port (real client addresses) instead of calling the router directly.
     static func with<T: Sendable>(
-        ldif: [String] = ldif, extraServerYAML: String = "", live: Bool = false,
+        ldif: [String] = ldif, extraServerYAML: String = "", live: Bool = false, clock: ManualClock = ManualClock(),
         _ body: @escaping @Sendable (ServerHarness, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await AccessHarness.with(
-            ldif: ldif, configYAML: AccessHarness.mappingRules + "\n" + serverYAML + "\n" + extraServerYAML, environment: ["SERVER_TEST_MFA_KEY": mfaKey]
+            ldif: ldif, configYAML: AccessHarness.mappingRules + "\n" + serverYAML + "\n" + extraServerYAML, environment: ["SERVER_TEST_MFA_KEY": mfaKey],
+            clock: clock
         ) { access in
             let services = ServerServices(configuration: access.configuration, store: access.store, pool: access.pool, clock: access.clock)
             let harness = ServerHarness(access: access, services: services)
@@ -96,4 +97,22 @@ final class APIClient: @unchecked Sendable {
 
 extension TestResponse {
     var text: String { String(buffer: body) }
+}
+
+/// The key text HummingbirdOTP's `TOTP(secret:)` takes, from the base32 secret an authenticator app is given.
+func totpKey(base32 text: String) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    var bits = 0
+    var value = 0
+    var bytes: [UInt8] = []
+    for character in text.uppercased() where character != "=" {
+        guard let index = alphabet.firstIndex(of: character) else { continue }
+        value = (value << 5) | index
+        bits += 5
+        if bits >= 8 {
+            bytes.append(UInt8((value >> (bits - 8)) & 0xff))
+            bits -= 8
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -45,7 +45,7 @@ public struct AccessHarness {
 
     public static func with<T>(
         ldif: [String], configYAML: String = mappingRules, directoryYAML: String = "", environment: [String: String] = [:],
-        _ body: (AccessHarness) async throws -> T
+        clock: ManualClock = ManualClock(), _ body: (AccessHarness) async throws -> T
     ) async throws -> T {
         try await TestDirectory.with(ldif: ldif) { directory in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-access-\(UUID().uuidString)")
@@ -71,7 +71,7 @@ public struct AccessHarness {
             try await store.migrate()
             let pool = LDAPConnectionPool(configuration: configuration.directory.connection, maximumConnections: 2)
             let harness = AccessHarness(
-                directory: directory, configuration: configuration, configFile: configFile.path, store: store, pool: pool, clock: ManualClock())
+                directory: directory, configuration: configuration, configFile: configFile.path, store: store, pool: pool, clock: clock)
             do {
                 try await harness.sync()
                 let result = try await body(harness)
@@ -176,4 +176,21 @@ public func drawbridgeExecutable() throws -> String {
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     throw TestDirectoryError("the drawbridge executable is not built next to the tests in \(folder.path); run `swift build` before `swift test`")
+}
+
+/// Runs `process` to its end with standard output and error combined, waiting on a dispatch thread: a test that
+/// blocked a Swift concurrency thread instead could starve the in-process server its subprocess talks to.
+public func runToCompletion(_ process: Process) async throws -> (status: Int32, output: String) {
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    if process.standardInput == nil { process.standardInput = FileHandle.nullDevice }
+    try process.run()
+    return await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+        }
+    }
 }
