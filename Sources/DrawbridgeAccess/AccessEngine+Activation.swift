@@ -200,13 +200,17 @@ extension AccessEngine {
     /// Extends an active or scheduled activation to `duration` from now (from its start, if later). When the
     /// policy says extensions need approval, a follow-on request starting at the current end is created instead.
     public func extend(
-        _ id: ActivationID, duration: TimeInterval, justification: String?, by actor: Actor, source: ActionSource, dryRun: Bool = false
+        _ id: ActivationID, duration: TimeInterval, justification: String?, by actor: Actor, source: ActionSource, clientAddress: IPAddress? = nil,
+        dryRun: Bool = false
     ) async throws -> Activation {
         try await transaction(dryRun: dryRun, actor: actor, source: source) { context in
             var activation = try await load(id, context)
             try await requireOwnerOrOperator(activation, context, action: "extend")
             let policy = try await context.policy(scope: activation.scope, role: activation.role)
             var refusals: [Refusal] = []
+            if context.actor.kind != .operator, let refusal = AccessRules.networkRefusal(policy, address: clientAddress, action: "extension") {
+                refusals.append(refusal)
+            }
             if ![.active, .scheduled].contains(activation.state) {
                 refusals.append(Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue); only an active or scheduled one can be extended"))
             } else if activation.endAt <= context.now {

@@ -4,12 +4,17 @@ import Foundation
 import Glibc
 #endif
 
-/// An exclusive lock on a file beside the database, held while intents are applied: two processes applying
-/// the same queue (`drawbridge run` and a `reconcile`) could otherwise send an older intent after a newer one.
-struct ApplyLock: Sendable {
+/// An exclusive lock on a file beside the database, held while a queue is worked on: two processes applying
+/// the same intents (`drawbridge run` and a `reconcile`) could otherwise send an older intent after a newer one,
+/// and two delivering the same notifications could send one twice.
+public struct ApplyLock: Sendable {
     let path: String
 
-    func withLock<T>(_ body: () async throws -> T) async throws -> T {
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func withLock<T>(_ body: () async throws -> T) async throws -> T {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw WakeSocketError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }

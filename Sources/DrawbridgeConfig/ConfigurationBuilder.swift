@@ -113,6 +113,7 @@ struct ConfigurationBuilder {
             }
             server.tls = .init(certificateFile: resolve(certificate), keyFile: resolve(key))
         }
+        server.secureCookies = raw.secureCookies ?? (server.tls != nil)
         for (index, text) in (raw.trustedProxies ?? []).enumerated() {
             guard let network = IPNetwork(text) else { throw fail("server.trustedProxies[\(index)]", "'\(text)' is not an IP address or CIDR block") }
             server.trustedProxies.append(network)

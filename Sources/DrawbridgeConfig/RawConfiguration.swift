@@ -148,6 +148,7 @@ struct RawServer: Codable {
     var listen: String?
     var tls: RawServerTLS?
     var trustedProxies: [String]?
+    var secureCookies: Bool?
     var administratorGroups: [String]?
     var sessions: RawSessions?
     var signIn: RawSignIn?

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLS?
     /// Peers whose `X-Forwarded-For` is believed; everyone else is taken at their socket address.
     public var trustedProxies: [IPNetwork]
+    /// `Secure` session cookies: true when the server speaks TLS itself; set it when a proxy terminates TLS.
+    public var secureCookies: Bool
     /// Directory groups (names or DNs) whose members, nested too, administer Drawbridge.
     public var administratorGroups: [String]
     public var sessionIdleTimeout: Duration
@@ -42,6 +44,7 @@ public struct ServerConfiguration: Sendable {
         self.port = port
         self.tls = tls
         self.trustedProxies = trustedProxies
+        secureCookies = tls != nil
         self.administratorGroups = administratorGroups
         self.sessionIdleTimeout = sessionIdleTimeout
         self.sessionAbsoluteTimeout = sessionAbsoluteTimeout

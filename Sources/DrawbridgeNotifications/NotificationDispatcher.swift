@@ -27,12 +27,15 @@ public struct NotificationDispatcher: Sendable {
     let clock: any WallClock
     let mailer: SMTPMailer?
     let webhooks: WebhookSender
+    let lock: ApplyLock?
     let logger: Logger
 
+    /// - Parameter lockPath: a file that processes sharing the store lock while they deliver, so no two send one entry.
     public init(
         configuration: DrawbridgeConfiguration, store: any DrawbridgeStore & NotificationStore, engine: AccessEngine, httpClient: HTTPClient = .shared,
-        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.notifications")
+        lockPath: String? = nil, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "drawbridge.notifications")
     ) {
+        lock = lockPath.map(ApplyLock.init(path:))
         self.configuration = configuration
         self.store = store
         self.engine = engine
@@ -44,6 +47,11 @@ public struct NotificationDispatcher: Sendable {
 
     /// One pass: records "ends soon" events that fell due, then delivers every entry that is due.
     public func deliverDue(limit: Int = 200) async throws -> Report {
+        guard let lock else { return try await deliverDueLocked(limit: limit) }
+        return try await lock.withLock { try await deliverDueLocked(limit: limit) }
+    }
+
+    private func deliverDueLocked(limit: Int) async throws -> Report {
         var report = Report()
         let settings = configuration.notifications
         guard settings.isEnabled else {
@@ -57,7 +65,20 @@ public struct NotificationDispatcher: Sendable {
         var context = LookupCache(store: store, configuration: configuration)
         for entry in try await store.dueNotifications(at: now, limit: limit) {
             report.entries += 1
-            let deliveries = try await self.deliveries(for: entry, &context)
+            guard let event = entry.event else {
+                try await store.abandonNotification(entry.id, at: now, error: "the audit record is unreadable (run drawbridge audit verify)")
+                report.abandoned += 1
+                continue
+            }
+            let deliveries: [Delivery]
+            do {
+                deliveries = try await self.deliveries(for: entry, event: event, &context)
+            } catch {
+                logger.warning("notification could not be prepared; retrying", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
+                try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: now.addingTimeInterval(30), error: "\(type(of: error))")
+                report.deferred += 1
+                continue
+            }
             var failures: [String] = []
             for delivery in deliveries where !entry.delivered.contains(delivery.key) {
                 do {
@@ -108,8 +129,7 @@ public struct NotificationDispatcher: Sendable {
     }
 
     /// What `entry` should become: nothing when its event notifies nobody or no channel is configured.
-    private func deliveries(for entry: OutboxEntry, _ cache: inout LookupCache) async throws -> [Delivery] {
-        let event = entry.event
+    private func deliveries(for entry: OutboxEntry, event: AuditEvent, _ cache: inout LookupCache) async throws -> [Delivery] {
         let policy = try await cache.policy(scope: event.scope, role: event.role)
         guard let plan = NotificationRules.plan(for: event, policy: policy) else { return [] }
         var result: [Delivery] = []

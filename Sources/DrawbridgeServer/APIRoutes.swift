@@ -88,7 +88,7 @@ struct SelfServiceRoutes {
         let body = try await request.decode(as: ExtendBody.self, context: context)
         return try await services.engine.extend(
             try activationID(context), duration: try durationField(body.duration, "duration"), justification: body.justification, by: identity.actor,
-            source: .api)
+            source: .api, clientAddress: context.clientAddress)
     }
 
     @Sendable func cancel(_ request: Request, context: DrawbridgeRequestContext) async throws -> Activation {

@@ -26,7 +26,7 @@ public func buildApplication(_ services: ServerServices) throws -> some Applicat
 public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeRequestContext> {
     let configuration = services.configuration.server
     let driver = StoredSessionDriver(store: services.store, clock: services.clock)
-    let cookies = SessionCookies(secure: configuration.tls != nil, driver: driver, idleTimeout: configuration.sessionIdleTimeout)
+    let cookies = SessionCookies(secure: configuration.secureCookies, driver: driver, idleTimeout: configuration.sessionIdleTimeout)
     let router = Router(context: DrawbridgeRequestContext.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())

@@ -133,12 +133,13 @@ struct ClientAddressMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// nil when a trusted proxy forwarded the request without a readable client address: a proxy's own address
+    /// must never stand in for the client's (it is often inside the networks a policy allows).
     static func clientAddress(peer: IPAddress?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> IPAddress? {
         guard var address = peer else { return nil }
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        for hop in hops.reversed() {
-            guard trustedProxies.contains(where: { $0.contains(address) }) else { break }
-            guard let forwarded = IPAddress(hop) else { break }
+        var hops = Array(forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.reversed())
+        while trustedProxies.contains(where: { $0.contains(address) }) {
+            guard !hops.isEmpty, let forwarded = IPAddress(hops.removeFirst()) else { return nil }
             address = forwarded
         }
         return address

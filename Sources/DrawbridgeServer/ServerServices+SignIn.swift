@@ -61,11 +61,13 @@ extension ServerServices {
     func verifySecondFactor(userID: DirectoryEntryID, code: String, from address: IPAddress?, purpose: String) async throws {
         guard let user = try await store.user(id: userID) else { throw APIProblem.unauthorized() }
         let key = user.record.login
-        if let wait = await throttle.retryAfter(login: key, address: address) {
+        // Counted apart from passwords: a correct password must not reset the count of wrong codes.
+        let throttleKey = "totp:" + key
+        if let wait = await throttle.retryAfter(login: throttleKey, address: address) {
             throw APIProblem(.tooManyRequests, "Too many failed codes", detail: "try again later", retryAfter: Int(wait.rounded(.up)))
         }
         guard try await requireTOTP().verify(userID, code: code, at: clock.now()) else {
-            await throttle.recordFailure(login: key, address: address)
+            await throttle.recordFailure(login: throttleKey, address: address)
             try await audit(AuditEvent(action: "mfa.verified", outcome: .refused, actor: .user(user.record), source: .api, userLogin: key, reason: "invalid or reused code", details: ["purpose": purpose]))
             throw APIProblem.refused(ActionRefused([Refusal(.mfaRequired, "the code is not valid (or was already used)")]))
         }

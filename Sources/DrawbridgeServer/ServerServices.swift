@@ -60,12 +60,11 @@ public struct ServerServices: Sendable {
 
     /// The user behind a personal access token, when the token exists, is usable and its user still is.
     func tokenUser(secret: String, at time: Date) async throws -> SignedInUser? {
-        guard secret.hasPrefix(TokenSecret.prefix), var token = try await store.token(secretHash: sha256Hex(secret)), token.isUsable(at: time) else {
+        guard secret.hasPrefix(TokenSecret.prefix), let token = try await store.token(secretHash: sha256Hex(secret)), token.isUsable(at: time) else {
             return nil
         }
         if token.lastUsedAt.map({ time.timeIntervalSince($0) > 300 }) ?? true {
-            token.lastUsedAt = time
-            try await store.update(token)
+            try await store.touchToken(token.id, at: time)
         }
         return try await signedInUser(id: token.userID, method: .token(token.id), mfaVerifiedAt: nil)
     }

@@ -49,7 +49,7 @@ struct WebRoutes {
             try await act(request, context, back: "/roles") { identity, form in
                 let activation = try await services.engine.extend(
                     try activationID(context), duration: try durationField(form["duration"] ?? "", "duration"), justification: form["justification"].nonBlank,
-                    by: identity.actor, source: .api)
+                    by: identity.actor, source: .api, clientAddress: context.clientAddress)
                 return activation.state == .pendingApproval ? "Extension requested; it waits for approval." : "Extended until \(WebFormat.time(activation.endAt))."
             }
         }
@@ -68,6 +68,7 @@ struct WebRoutes {
                 guard var token = try await services.store.tokens(userID: identity.user.id).first(where: { $0.id.rawValue == id }) else {
                     throw APIProblem.notFound("no token \(id) of yours")
                 }
+                guard token.revokedAt == nil else { return "Token \(token.name) was already revoked." }
                 token.revokedAt = services.clock.now()
                 try await services.store.update(token)
                 try await services.audit(AuditEvent(action: "token.revoked", actor: identity.actor, source: .api, subjectID: id, userLogin: identity.user.login, details: ["name": token.name]))
@@ -313,7 +314,7 @@ struct WebRoutes {
         } catch let problem as APIProblem {
             flash(context, error: problem.refusals.isEmpty ? (problem.detail ?? problem.title) : problem.refusals.map(\.message).joined(separator: "; "))
         }
-        return Self.redirect(form["back"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? back)
+        return Self.redirect(form["back"].flatMap(Self.localPath) ?? back)
     }
 
     func frame(_ context: DrawbridgeRequestContext, session: WebSession? = nil, title: String, section: String) -> PageFrame {
@@ -346,6 +347,14 @@ struct WebRoutes {
             if let error { messages.append(.init(error: true, text: error)) }
             data?.flash = messages
         }
+    }
+
+    /// A path on this server, never anything a browser could read as another host (`//x`, `/\\x`, control characters).
+    static func localPath(_ text: String) -> String? {
+        guard text.hasPrefix("/"), !text.hasPrefix("//"),
+            text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value != 0x7f && $0 != "\\" })
+        else { return nil }
+        return text
     }
 
     static func redirect(_ location: String) -> Response {

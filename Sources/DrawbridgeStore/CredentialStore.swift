@@ -18,6 +18,8 @@ public protocol CredentialStore: Sendable {
     func token(secretHash: String) async throws -> APIToken?
     func tokens(userID: DirectoryEntryID) async throws -> [APIToken]
     func update(_ token: APIToken) async throws
+    /// Records a use of a token that is not revoked, without rewriting the rest of it (a revocation in between stays).
+    func touchToken(_ id: APITokenID, at time: Date) async throws
 
     func mfaEnrollment(userID: DirectoryEntryID) async throws -> MFAEnrollment?
     func save(_ enrollment: MFAEnrollment) async throws

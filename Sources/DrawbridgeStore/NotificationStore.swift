@@ -20,13 +20,14 @@ public protocol NotificationStore: Sendable {
 public struct OutboxEntry: Sendable, Hashable {
     public var id: Int64
     public var auditSequence: Int64
-    public var event: AuditEvent
+    /// nil when the audit record no longer reads as an event (which `audit verify` reports).
+    public var event: AuditEvent?
     public var at: Date
     public var attempts: Int
     /// Channels that acknowledged it: `email:ADDRESS` or `webhook:NAME`.
     public var delivered: Set<String>
 
-    public init(id: Int64, auditSequence: Int64, event: AuditEvent, at: Date, attempts: Int, delivered: Set<String>) {
+    public init(id: Int64, auditSequence: Int64, event: AuditEvent?, at: Date, attempts: Int, delivered: Set<String>) {
         self.id = id
         self.auditSequence = auditSequence
         self.event = event

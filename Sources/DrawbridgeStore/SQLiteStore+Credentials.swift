@@ -85,6 +85,17 @@ extension SQLiteStore: CredentialStore {
         }
     }
 
+    public func touchToken(_ id: APITokenID, at time: Date) async throws {
+        try await write { db in
+            try await storeStep("touch token", "api_tokens") {
+                try await db.raw("""
+                    UPDATE api_tokens SET body = json_set(body, '$.lastUsedAt', \(bind: time.timeIntervalSince1970))
+                    WHERE id = \(bind: id.rawValue) AND json_extract(body, '$.revokedAt') IS NULL
+                    """).run()
+            }
+        }
+    }
+
     private func tokenBodies(_ query: SQLQueryString) async throws -> [APIToken] {
         let rows = try await storeStep("select tokens", "api_tokens") { try await reader.raw(query).all() }
         return try rows.map { row in

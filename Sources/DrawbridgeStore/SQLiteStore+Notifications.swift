@@ -18,11 +18,10 @@ extension SQLiteStore: NotificationStore {
                 ORDER BY o.next_attempt_at, o.id LIMIT \(literal: limit)
                 """).all()
         }
-        return try rows.compactMap { row in
+        return try rows.map { row in
             try rowStep("decode notification", "notification_outbox") {
                 let eventJSON = try row.decode(column: "event", as: String.self)
-                // An unreadable audit record is for `audit verify` to report; it cannot be described to anyone.
-                guard let event = try? JSONDecoder().decode(AuditEvent.self, from: Data(eventJSON.utf8)) else { return nil }
+                let event = try? JSONDecoder().decode(AuditEvent.self, from: Data(eventJSON.utf8))
                 let delivered = try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "delivered", as: String.self).utf8))
                 return OutboxEntry(
                     id: try row.decode(column: "id", as: Int64.self), auditSequence: try row.decode(column: "audit_sequence", as: Int64.self), event: event,

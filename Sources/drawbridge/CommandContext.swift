@@ -2,6 +2,7 @@ import DrawbridgeAccess
 import DrawbridgeConfig
 import DrawbridgeCore
 import DrawbridgeDirectory
+import DrawbridgeNotifications
 import DrawbridgeStore
 import LDAP
 import Foundation
@@ -45,6 +46,11 @@ struct CommandContext {
         MembershipApplier(
             store: store, pool: pool, configuration: configuration.access, memberAttribute: memberAttribute,
             lockPath: configuration.store.sqlitePath + ".apply-lock", logger: logger)
+    }
+
+    func notificationDispatcher(_ store: SQLiteStore, engine: AccessEngine) -> NotificationDispatcher {
+        NotificationDispatcher(
+            configuration: configuration, store: store, engine: engine, lockPath: configuration.store.sqlitePath + ".notify-lock", logger: logger)
     }
 
     func engine(_ store: SQLiteStore, signal: WorkSignal? = nil) -> AccessEngine {

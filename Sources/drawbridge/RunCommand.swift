@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
                     let engine = context.engine(store, signal: signal)
                     let advanced = try await engine.advance()
                     let applied = try await applier.applyReady()
-                    let notified = try await NotificationDispatcher(configuration: context.configuration, store: store, engine: engine, logger: context.logger).deliverDue()
+                    let notified = try await context.notificationDispatcher(store, engine: engine).deliverDue()
                     print("started \(advanced.started), expired \(advanced.expired), timed out \(advanced.timedOut), revoked \(advanced.revoked); directory changes applied \(applied.applied), deferred \(applied.deferred), refused \(applied.refused), failed \(applied.failed) in \(applied.modifies) modify operations; notifications sent \(notified.sent), deferred \(notified.deferred)")
                 }
                 await pool.close()
@@ -56,7 +56,7 @@ extension CommandContext {
     /// The scheduler, periodic sync (with its follow-up) and periodic reconcile, as services of one group.
     func backgroundServices(store: SQLiteStore, pool: LDAPConnectionPool, signal: WorkSignal) -> [any Service] {
         let engine = engine(store, signal: signal)
-        let dispatcher = NotificationDispatcher(configuration: configuration, store: store, engine: engine, logger: logger)
+        let dispatcher = notificationDispatcher(store, engine: engine)
         let scheduler = AccessScheduler(engine: engine, applier: applier(store, pool: pool), signal: signal, logger: logger)
         let synchronizer = DirectorySynchronizer(
             configuration: configuration.directory, pool: pool, store: store, mapper: ScopeMapper(rules: configuration.mappingRules), logger: logger)

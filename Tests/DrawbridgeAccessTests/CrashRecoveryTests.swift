@@ -46,13 +46,14 @@ struct CrashRecoveryTests {
             var running = try Self.launchRun(harness)
             defer { if running.isRunning { kill(running.processIdentifier, SIGKILL) } }
 
-            let end = Date().addingTimeInterval(6)
+            // Room for the assignments and their grants on a loaded machine; the removals must fall due while it is down.
+            let end = Date().addingTimeInterval(15)
             for login in logins {
                 _ = try await engine.assign(
                     userLogin: login, scope: try ScopePath("/subscriptions/prod/resourceGroups/web"), role: RoleName(rawValue: "owner")!,
                     start: nil, end: end, justification: "crash test", ticket: nil, by: .operator("tester"), source: .cli)
             }
-            let granted = try await Self.waitUntil(timeout: .seconds(5)) { try await harness.members("pim-prod-web-owner").count == Self.userCount + 1 }
+            let granted = try await Self.waitUntil(timeout: .seconds(12)) { try await harness.members("pim-prod-web-owner").count == Self.userCount + 1 }
             #expect(granted != nil, "the running scheduler granted all \(Self.userCount) assignments")
 
             // Down when the removals fall due: the restarted process must find and apply every one of them.
