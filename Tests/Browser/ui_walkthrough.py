@@ -19,6 +19,8 @@ import urllib.parse
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def totp(secret, at):
@@ -59,7 +61,9 @@ class Walkthrough:
         field.send_keys(value)
 
     def submit(self, form):
+        """Submits and waits until the browser has left the page, so the next look is at the page the server sent."""
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(form))
 
     def form(self, action):
         return self.driver.find_element(By.CSS_SELECTOR, "form[action='%s']" % action)
