@@ -18,6 +18,7 @@ import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -37,12 +38,24 @@ class Walkthrough:
         self.args = args
         self.step = "start"
         self.last_counter = None
-        options = webdriver.ChromeOptions()
-        options.binary_location = args.chromium
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1600"):
-            options.add_argument(flag)
-        self.driver = webdriver.Chrome(service=Service(executable_path=args.chromedriver), options=options)
-        self.driver.implicitly_wait(2)
+        self.driver = self.start_browser()
+        self.driver.implicitly_wait(10)
+
+    def start_browser(self):
+        """A cold first start of Chromium on a new machine can fail or time out; one more try tells that apart from a broken install."""
+        for attempt in (1, 2):
+            options = webdriver.ChromeOptions()
+            options.binary_location = self.args.chromium
+            profile = os.path.join(self.args.artifacts, "profile-%d" % attempt)
+            for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1600",
+                         "--user-data-dir=" + profile):
+                options.add_argument(flag)
+            try:
+                return webdriver.Chrome(service=Service(executable_path=self.args.chromedriver), options=options)
+            except WebDriverException as error:
+                if attempt == 2:
+                    raise
+                print("browser walkthrough: Chromium did not start (%s); trying once more" % str(error).strip().splitlines()[0], file=sys.stderr)
 
     def go(self, path):
         self.driver.get(self.args.url + path)
@@ -51,8 +64,9 @@ class Walkthrough:
         return self.driver.find_element(By.TAG_NAME, "body").text
 
     def expect(self, needle):
-        if needle not in self.text():
-            raise AssertionError("step %s: expected %r on %s" % (self.step, needle, self.driver.current_url))
+        text = self.text()
+        if needle not in text:
+            raise AssertionError("step %s: expected %r on %s, which says: %s" % (self.step, needle, self.driver.current_url, " ".join(text.split())[:600]))
 
     def fill(self, name, value, form=None):
         scope = form or self.driver
@@ -63,7 +77,7 @@ class Walkthrough:
     def submit(self, form):
         """Submits and waits until the browser has left the page, so the next look is at the page the server sent."""
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(form))
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(form))
 
     def form(self, action):
         return self.driver.find_element(By.CSS_SELECTOR, "form[action='%s']" % action)
@@ -106,7 +120,7 @@ class Walkthrough:
 
     def wait_for_member(self, present):
         self.step = "LDAP membership %s" % ("added" if present else "removed")
-        deadline = time.time() + 15
+        deadline = time.time() + 30
         while time.time() < deadline:
             if (self.args.member_dn.lower() in self.members()) == present:
                 return
@@ -159,7 +173,6 @@ class Walkthrough:
         self.wait_for_member(False)
 
     def save_artifacts(self):
-        os.makedirs(self.args.artifacts, exist_ok=True)
         name = "".join(c if c.isalnum() else "-" for c in self.step)
         self.driver.save_screenshot(os.path.join(self.args.artifacts, name + ".png"))
         with open(os.path.join(self.args.artifacts, name + ".html"), "w") as handle:
@@ -176,13 +189,14 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = parser.parse_args()
+    os.makedirs(args.artifacts, exist_ok=True)
     walkthrough = Walkthrough(args)
     try:
         walkthrough.run()
         print("browser walkthrough passed")
     except Exception as error:
         screenshot = walkthrough.save_artifacts()
-        print("browser walkthrough failed at %r: %s (screenshot: %s)" % (walkthrough.step, error, screenshot), file=sys.stderr)
+        print("browser walkthrough failed at %r: %s: %s (screenshot: %s)" % (walkthrough.step, type(error).__name__, error, screenshot), file=sys.stderr)
         sys.exit(1)
     finally:
         walkthrough.driver.quit()

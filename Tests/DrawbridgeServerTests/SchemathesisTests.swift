@@ -11,7 +11,12 @@ struct SchemathesisTests {
             let base = "http://127.0.0.1:\(try #require(client.port))"
             try await harness.access.eligible("alice", scope: "/subscriptions/prod", role: "owner")
             let token = try await harness.services.createToken(login: "dana", name: "fuzz", lifetime: 3600, by: harness.access.operatorActor).secret
+            let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-schemathesis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: workspace) }
             let process = Process()
+            // schemathesis keeps its example cache in the working directory; a temporary one keeps the checkout clean.
+            process.currentDirectoryURL = workspace
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
                 "python3", "-m", "schemathesis.cli", "run", base + "/openapi.yaml", "--url", base, "--header", "Authorization: Bearer \(token)",
