@@ -122,12 +122,9 @@ final class AccessContext: @unchecked Sendable {
     /// The eligibilities that cover (scope, role) for the user, directly or through a group, whatever their window.
     func eligibilities(of userID: DirectoryEntryID, scope: ScopePath, role: RoleName) async throws -> [Eligibility] {
         let principals = try await groupIDs(ofUser: userID).union([userID])
-        return try await transaction.eligibilities(role: role, principals: principals).filter { eligibility in
-            guard eligibility.covers(scope: scope, role: role) else { return false }
-            switch eligibility.principal {
-            case .user(let id): return id == userID
-            case .group(let id): return principals.contains(id) && id != userID
-            }
+        let groups = principals.subtracting([userID])
+        return try await transaction.eligibilities(role: role, principals: principals).filter {
+            $0.covers(scope: scope, role: role) && $0.applies(to: userID, groups: groups)
         }
     }
 

@@ -15,4 +15,12 @@ enum AccessMetrics {
             }
         }
     }
+
+    /// One gauge per alert kind, zero included, so a dashboard sees a kind clear.
+    static func recordOpenAlerts(_ openByKind: [SecurityAlert.Kind: Int]) {
+        for kind in SecurityAlert.Kind.allCases {
+            Gauge(label: "drawbridge_security_alerts_open", dimensions: [("kind", kind.rawValue), ("severity", kind.severity.rawValue)])
+                .record(openByKind[kind] ?? 0)
+        }
+    }
 }

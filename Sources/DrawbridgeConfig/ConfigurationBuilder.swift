@@ -177,7 +177,32 @@ struct ConfigurationBuilder {
             placeholderMember: try raw?.placeholderMember.map { (text) throws(ConfigurationError) in try dn(text, "access.placeholderMember") },
             maxRetryDelay: try duration(raw?.maxRetryDelay, "access.maxRetryDelay", default: .seconds(5)),
             eligibilityRules: try buildRules(eligibilityRules, path: "access.eligibilityRules"),
-            bindingSettings: settings)
+            bindingSettings: settings,
+            governanceInterval: try duration(raw?.governanceInterval, "access.governanceInterval", default: .seconds(60)),
+            alertThresholds: try buildAlerts(raw?.alerts))
+    }
+
+    private func buildAlerts(_ raw: RawAlerts?) throws(ConfigurationError) -> AlertThresholds {
+        let defaults = AlertThresholds()
+        var roles: [RoleName] = []
+        for (index, text) in (raw?.designatedRoles ?? []).enumerated() {
+            guard let role = RoleName(rawValue: text) else { throw fail("access.alerts.designatedRoles[\(index)]", "'\(text)' is not a role name") }
+            roles.append(role)
+        }
+        if let count = raw?.maxPermanentMembers, count < 0 { throw fail("access.alerts.maxPermanentMembers", "must not be negative") }
+        if let percent = raw?.maxPermanentPercent, !(0...100).contains(percent) { throw fail("access.alerts.maxPermanentPercent", "must be between 0 and 100") }
+        if let count = raw?.frequentActivations, count < 2 { throw fail("access.alerts.frequentActivations", "must be at least 2") }
+        func seconds(_ text: String?, _ key: String, _ fallback: TimeInterval) throws(ConfigurationError) -> TimeInterval {
+            let value = try duration(text, "access.alerts.\(key)", default: .milliseconds(Int64(fallback * 1000)))
+            return Double(value.components.seconds) + Double(value.components.attoseconds) / 1e18
+        }
+        return AlertThresholds(
+            designatedRoles: roles, maxPermanentMembers: raw?.maxPermanentMembers ?? defaults.maxPermanentMembers,
+            maxPermanentPercent: raw?.maxPermanentPercent ?? defaults.maxPermanentPercent,
+            unusedAfter: try seconds(raw?.unusedAfter, "unusedAfter", defaults.unusedAfter),
+            frequentActivations: raw?.frequentActivations ?? defaults.frequentActivations,
+            frequentWindow: try seconds(raw?.frequentWindow, "frequentWindow", defaults.frequentWindow),
+            backlogAge: try seconds(raw?.backlogAge, "backlogAge", defaults.backlogAge))
     }
 
     private func buildDirectory(_ raw: RawDirectory) throws(ConfigurationError) -> DirectoryConfiguration {
@@ -316,7 +341,8 @@ struct ConfigurationBuilder {
             idAttribute: try attribute(raw?.idAttribute ?? flavor.idAttribute, "directory.groups.idAttribute"),
             nameAttribute: try attribute(raw?.nameAttribute ?? "cn", "directory.groups.nameAttribute"),
             descriptionAttribute: try attribute(raw?.descriptionAttribute ?? "description", "directory.groups.descriptionAttribute"),
-            memberAttributes: members)
+            memberAttributes: members,
+            ownerAttribute: try attribute(raw?.ownerAttribute ?? flavor.ownerAttribute, "directory.groups.ownerAttribute"))
     }
 
     private func buildStore(_ raw: RawStore?) throws(ConfigurationError) -> StoreConfiguration {

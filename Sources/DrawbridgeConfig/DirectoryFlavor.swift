@@ -56,6 +56,10 @@ public enum DirectoryFlavor: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    var ownerAttribute: String {
+        self == .activedirectory ? "managedBy" : "owner"
+    }
+
     var changeAttribute: String {
         self == .activedirectory ? "uSNChanged" : "modifyTimestamp"
     }

@@ -38,10 +38,14 @@ public struct AccessConfiguration: Sendable {
     public var eligibilityRules: [MappingRule]
     /// Per mapping rule name.
     public var bindingSettings: [String: BindingSettings]
+    /// How often access reviews move on (start, remind, complete) and security alerts are evaluated, besides after each sync and reconcile.
+    public var governanceInterval: Duration
+    public var alertThresholds: AlertThresholds
 
     public init(
         syncInterval: Duration = .seconds(300), reconcileInterval: Duration = .seconds(300), placeholderMember: DistinguishedName? = nil,
-        maxRetryDelay: Duration = .seconds(5), eligibilityRules: [MappingRule] = [], bindingSettings: [String: BindingSettings] = [:]
+        maxRetryDelay: Duration = .seconds(5), eligibilityRules: [MappingRule] = [], bindingSettings: [String: BindingSettings] = [:],
+        governanceInterval: Duration = .seconds(60), alertThresholds: AlertThresholds = AlertThresholds()
     ) {
         self.syncInterval = syncInterval
         self.reconcileInterval = reconcileInterval
@@ -49,6 +53,8 @@ public struct AccessConfiguration: Sendable {
         self.maxRetryDelay = maxRetryDelay
         self.eligibilityRules = eligibilityRules
         self.bindingSettings = bindingSettings
+        self.governanceInterval = governanceInterval
+        self.alertThresholds = alertThresholds
     }
 
     public func settings(forRule rule: String) -> BindingSettings {
@@ -132,10 +138,12 @@ public struct GroupSchema: Sendable {
     public var nameAttribute: String
     public var descriptionAttribute: String
     public var memberAttributes: [MemberAttribute]
+    /// Holds the DNs of the group's owners (`owner`, AD's `managedBy`), who may review its access.
+    public var ownerAttribute: String
 
     public init(
         baseDN: DistinguishedName, filter: LDAPFilter, idAttribute: String, nameAttribute: String, descriptionAttribute: String,
-        memberAttributes: [MemberAttribute]
+        memberAttributes: [MemberAttribute], ownerAttribute: String = "owner"
     ) {
         self.baseDN = baseDN
         self.filter = filter
@@ -143,6 +151,7 @@ public struct GroupSchema: Sendable {
         self.nameAttribute = nameAttribute
         self.descriptionAttribute = descriptionAttribute
         self.memberAttributes = memberAttributes
+        self.ownerAttribute = ownerAttribute
     }
 }
 

@@ -97,6 +97,7 @@ struct RawGroups: Codable {
     var idAttribute: String?
     var nameAttribute: String?
     var descriptionAttribute: String?
+    var ownerAttribute: String?
     var memberAttributes: [RawMemberAttribute]?
 }
 
@@ -142,6 +143,18 @@ struct RawAccess: Codable {
     var placeholderMember: String?
     var maxRetryDelay: String?
     var eligibilityRules: [RawRule]?
+    var governanceInterval: String?
+    var alerts: RawAlerts?
+}
+
+struct RawAlerts: Codable {
+    var designatedRoles: [String]?
+    var maxPermanentMembers: Int?
+    var maxPermanentPercent: Double?
+    var unusedAfter: String?
+    var frequentActivations: Int?
+    var frequentWindow: String?
+    var backlogAge: String?
 }
 
 struct RawServer: Codable {

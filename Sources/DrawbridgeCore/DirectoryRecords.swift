@@ -41,18 +41,21 @@ public struct DirectoryGroupRecord: Sendable, Hashable, Codable {
     public var name: String
     public var description: String?
     public var members: [MemberReference]
+    /// Who owns the group (`owner`, `managedBy`), as DNs.
+    public var owners: [DistinguishedName]
     /// A digest of the entry as the directory sent it; an entry with the same fingerprint is unchanged.
     public var fingerprint: String?
 
     public init(
         id: DirectoryEntryID, dn: DistinguishedName, name: String, description: String?, members: [MemberReference],
-        fingerprint: String? = nil
+        owners: [DistinguishedName] = [], fingerprint: String? = nil
     ) {
         self.id = id
         self.dn = dn
         self.name = name
         self.description = description
         self.members = members
+        self.owners = owners
         self.fingerprint = fingerprint
     }
 }

@@ -9,4 +9,13 @@ public enum DurationText {
         else { return nil }
         return number * size
     }
+
+    /// The reverse: the largest unit that divides the duration whole, so `format(seconds("7d")!)` is `7d`.
+    public static func format(_ seconds: TimeInterval) -> String {
+        let whole = Int(seconds.rounded())
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] where whole >= size && whole % size == 0 {
+            return "\(whole / size)\(unit)"
+        }
+        return "\(whole)s"
+    }
 }

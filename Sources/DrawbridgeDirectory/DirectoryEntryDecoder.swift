@@ -17,8 +17,8 @@ struct DirectoryEntryDecoder: Sendable {
         let groups = configuration.groups
         let members = groups.memberAttributes.map { "\($0.attribute):\($0.references.rawValue)" }
         // The version changes whenever decoding itself changes, so stored fingerprints from older code do not match.
-        settingsSignature = (["decoder-1", users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
-                              groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute] + members).joined(separator: "\u{0}")
+        settingsSignature = (["decoder-2", users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
+                              groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, groups.ownerAttribute] + members).joined(separator: "\u{0}")
     }
 
     /// DNs parsed so far in one sync, by their exact text: member values repeat the users' DNs, and
@@ -42,7 +42,7 @@ struct DirectoryEntryDecoder: Sendable {
 
     var groupAttributes: [String] {
         let groups = configuration.groups
-        return [groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, configuration.changeAttribute]
+        return [groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, groups.ownerAttribute, configuration.changeAttribute]
             + groups.memberAttributes.map(\.attribute)
     }
 
@@ -99,9 +99,17 @@ struct DirectoryEntryDecoder: Sendable {
                 if seen.insert(reference).inserted { members.append(reference) }
             }
         }
+        var owners: [DistinguishedName] = []
+        for value in entry.strings(groups.ownerAttribute) {
+            do {
+                owners.append(try parsed.parse(value))
+            } catch {
+                warnings.append(DecodingWarning(dn: entry.dn, problem: "\(groups.ownerAttribute) value is not a DN: \(error)"))
+            }
+        }
         let name = entry.string(groups.nameAttribute) ?? dn.firstValue ?? entry.dn
         let record = DirectoryGroupRecord(
-            id: id, dn: dn, name: name, description: entry.string(groups.descriptionAttribute), members: members,
+            id: id, dn: dn, name: name, description: entry.string(groups.descriptionAttribute), members: members, owners: owners,
             fingerprint: fingerprint)
         return (record, warnings)
     }

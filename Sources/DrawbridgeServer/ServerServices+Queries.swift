@@ -14,9 +14,9 @@ extension ServerServices {
     func eligibleRoles(of userID: DirectoryEntryID) async throws -> [EligibleRoleView] {
         let now = clock.now()
         return try await read { transaction in
-            let principals = try await transaction.groupIDs(ofUser: userID).union([userID])
+            let groups = try await transaction.groupIDs(ofUser: userID)
             let eligibilities = try await transaction.eligibilities(role: nil).filter {
-                principals.contains($0.principal.id) && $0.isValid(at: now)
+                $0.applies(to: userID, groups: groups) && $0.isValid(at: now)
             }
             guard !eligibilities.isEmpty else { return [] }
             let live = try await transaction.activations(ActivationQuery(userID: userID, states: Set(ActivationState.allCases.filter(\.isLive))))

@@ -72,6 +72,31 @@ public protocol AccessTransaction: Sendable {
     func driftFindings(openOnly: Bool) async throws -> [DriftFinding]
     func save(_ finding: DriftFinding) async throws
 
+    /// Activations that actually started (active or ended) and were requested at or after `time`.
+    func activationsStarted(requestedSince time: Date) async throws -> [Activation]
+    /// The owners (`owner`, `managedBy`) of each of these groups, as last synced.
+    func owners(ofGroups ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: [DistinguishedName]]
+    /// Live users in the group, through nested groups, deleted and disabled ones included when `includeInactive`.
+    func memberIDs(ofGroup id: DirectoryEntryID, includeInactive: Bool) async throws -> [DirectoryEntryID]
+    /// Users by id, deleted ones included.
+    func allUsers() async throws -> [StoredUser]
+
+    func reviewCampaigns() async throws -> [ReviewCampaign]
+    func reviewCampaign(id: ReviewCampaignID) async throws -> ReviewCampaign?
+    func save(_ campaign: ReviewCampaign) async throws
+    /// A campaign's reviews (or every review), newest first.
+    func reviewInstances(campaignID: ReviewCampaignID?) async throws -> [ReviewInstance]
+    func reviewInstances(statuses: Set<ReviewInstance.Status>) async throws -> [ReviewInstance]
+    func reviewInstance(id: ReviewInstanceID) async throws -> ReviewInstance?
+    func save(_ instance: ReviewInstance) async throws
+    func reviewItems(instanceID: ReviewInstanceID) async throws -> [ReviewItem]
+    func reviewItem(id: ReviewItemID) async throws -> ReviewItem?
+    func save(_ items: [ReviewItem]) async throws
+
+    func securityAlerts(states: Set<SecurityAlert.State>?) async throws -> [SecurityAlert]
+    func securityAlert(id: String) async throws -> SecurityAlert?
+    func save(_ alert: SecurityAlert) async throws
+
     /// The earliest time anything above falls due: a start, end, deadline or retry.
     func nextDueTime() async throws -> Date?
 
@@ -143,32 +168,5 @@ public struct BindingState: Hashable, Sendable, Codable {
         self.groupID = groupID
         self.enforcedAt = enforcedAt
         self.lastReconciledAt = lastReconciledAt
-    }
-}
-
-/// A member of a managed group that Drawbridge did not grant.
-public struct DriftFinding: Hashable, Sendable, Codable {
-    public var groupID: DirectoryEntryID
-    public var groupDN: DistinguishedName
-    public var memberDN: DistinguishedName
-    public var userLogin: String?
-    public var detectedAt: Date
-    public var lastSeenAt: Date
-    /// What the drift policy did or, before enforcement, would do: reported, reverted, adopted.
-    public var effect: String
-    public var resolvedAt: Date?
-
-    public init(
-        groupID: DirectoryEntryID, groupDN: DistinguishedName, memberDN: DistinguishedName, userLogin: String?, detectedAt: Date,
-        lastSeenAt: Date, effect: String, resolvedAt: Date?
-    ) {
-        self.groupID = groupID
-        self.groupDN = groupDN
-        self.memberDN = memberDN
-        self.userLogin = userLogin
-        self.detectedAt = detectedAt
-        self.lastSeenAt = lastSeenAt
-        self.effect = effect
-        self.resolvedAt = resolvedAt
     }
 }

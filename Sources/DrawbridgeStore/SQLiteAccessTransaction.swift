@@ -487,15 +487,15 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
         stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
     }
 
-    private func whereClause(_ conditions: [SQLQueryString]) -> SQLQueryString {
+    func whereClause(_ conditions: [SQLQueryString]) -> SQLQueryString {
         conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
     }
 
-    private func run(_ operation: String, _ table: String, _ query: SQLQueryString) async throws {
+    func run(_ operation: String, _ table: String, _ query: SQLQueryString) async throws {
         try await storeStep(operation, table) { try await db.raw(query).run() }
     }
 
-    private func bodies<T: Decodable & WithStoredID>(_ operation: String, _ table: String, _ query: SQLQueryString) async throws -> [T] {
+    func bodies<T: Decodable & WithStoredID>(_ operation: String, _ table: String, _ query: SQLQueryString) async throws -> [T] {
         let rows = try await storeStep(operation, table) { try await db.raw(query).all() }
         return try rows.map { row in
             try rowStep("decode \(table)", table) {
@@ -534,6 +534,10 @@ extension Assignment: WithStoredID {}
 extension Activation: WithStoredID {}
 extension BindingState: WithStoredID {}
 extension DriftFinding: WithStoredID {}
+extension ReviewCampaign: WithStoredID {}
+extension ReviewInstance: WithStoredID {}
+extension ReviewItem: WithStoredID {}
+extension SecurityAlert: WithStoredID {}
 
 /// The JSON form of stored records: times as seconds since 1970.
 enum AccessCoding {

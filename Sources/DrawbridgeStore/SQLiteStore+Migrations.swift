@@ -231,6 +231,43 @@ extension SQLiteStore {
                 "CREATE TABLE expiry_notices (activation_id TEXT PRIMARY KEY NOT NULL, noticed_at REAL NOT NULL)",
             ]
         ),
+        Migration(
+            version: 5, name: "access reviews, security alerts and group owners",
+            statements: [
+                "CREATE TABLE review_campaigns (id TEXT PRIMARY KEY NOT NULL, created_at REAL NOT NULL, body TEXT NOT NULL)",
+                """
+                CREATE TABLE review_instances (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    campaign_id TEXT NOT NULL REFERENCES review_campaigns (id),
+                    run_index INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    start_at REAL NOT NULL,
+                    body TEXT NOT NULL,
+                    UNIQUE (campaign_id, run_index)
+                )
+                """,
+                "CREATE INDEX review_instances_status ON review_instances (status, start_at)",
+                "CREATE TABLE review_items (id TEXT PRIMARY KEY NOT NULL, instance_id TEXT NOT NULL REFERENCES review_instances (id), body TEXT NOT NULL)",
+                "CREATE INDEX review_items_instance_id ON review_items (instance_id)",
+                "CREATE TABLE security_alerts (id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL)",
+                "CREATE INDEX security_alerts_state ON security_alerts (state)",
+                // JSON array of the owners' DNs (`owner`, `managedBy`), as the directory sent them.
+                "ALTER TABLE directory_groups ADD COLUMN owners TEXT NOT NULL DEFAULT '[]'",
+                "DROP TRIGGER audit_log_notify",
+                """
+                CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
+                WHEN (json_extract(NEW.event, '$.outcome') = 'success'
+                      AND (NEW.action LIKE 'activation.%' OR NEW.action LIKE 'eligibility.%' OR NEW.action LIKE 'assignment.%'
+                           OR NEW.action IN ('review.started', 'review.reminder', 'alert.raised', 'alert.resolved')))
+                  OR NEW.action IN ('drift.detected', 'activation.failed')
+                  OR (NEW.action = 'membership.removed' AND json_extract(NEW.event, '$.outcome') = 'refused')
+                BEGIN
+                    INSERT INTO notification_outbox (audit_sequence, state, attempts, next_attempt_at, delivered)
+                    VALUES (NEW.sequence, 'pending', 0, NEW.at_ms / 1000.0, '[]');
+                END
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction; running it again changes nothing.

@@ -139,7 +139,7 @@ struct SQLiteStoreReader: Sendable {
         return references
     }
 
-    func members(ofGroup id: DirectoryEntryID, transitive: Bool) async throws -> [StoredUser] {
+    func members(ofGroup id: DirectoryEntryID, transitive: Bool, includeDeleted: Bool = false) async throws -> [StoredUser] {
         // UNION (not UNION ALL) drops rows already produced, so a cycle of nested groups stops the recursion.
         // CROSS JOIN fixes the join order (SQLite never reorders it): from the reached groups to their member
         // rows by primary key. Left to itself, the planner has no statistics on a CTE and may scan every member row
@@ -165,7 +165,7 @@ struct SQLiteStoreReader: Sendable {
             CROSS JOIN directory_users u ON u.login = m.member
             )
             SELECT \(idents: Self.userColumns, joinedBy: ", ") FROM directory_users
-            WHERE id IN (SELECT id FROM member_ids) AND deleted_at IS NULL
+            WHERE id IN (SELECT id FROM member_ids) \(includeDeleted ? "" : "AND deleted_at IS NULL" as SQLQueryString)
             ORDER BY login, id
             """
         return try await storeStep("select members of group", "directory_group_members") {

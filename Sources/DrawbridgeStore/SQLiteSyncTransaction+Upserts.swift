@@ -84,15 +84,16 @@ extension SQLiteSyncTransaction {
                 }
             }
             let insert = db.insert(into: "directory_groups")
-                .columns("id", "dn", "dn_norm", "name", "description", "fingerprint", "first_seen_at", "synced_at")
+                .columns("id", "dn", "dn_norm", "name", "description", "owners", "fingerprint", "first_seen_at", "synced_at")
             for group in batch {
                 insert.values(
-                    group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description, group.fingerprint, seen, seen)
+                    group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description,
+                    try AccessCoding.encode(group.owners.map(\.description)), group.fingerprint, seen, seen)
             }
             try await storeStep("upsert groups", "directory_groups") {
                 try await insert.onConflict(with: "id") {
                     $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "name")
-                        .set(excludedValueOf: "description").set(excludedValueOf: "fingerprint").set(excludedValueOf: "synced_at")
+                        .set(excludedValueOf: "description").set(excludedValueOf: "owners").set(excludedValueOf: "fingerprint").set(excludedValueOf: "synced_at")
                         .set("deleted_at", to: SQLLiteral.null)
                 }.run()
             }

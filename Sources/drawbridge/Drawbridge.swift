@@ -10,7 +10,8 @@ struct Drawbridge: AsyncParsableCommand {
         subcommands: [
             ConfigCommand.self, SyncCommand.self, DirectoryCommand.self, ScopesCommand.self, EligibilityCommand.self, AssignCommand.self,
             ActivateCommand.self, DeactivateCommand.self, ExtendCommand.self, RequestsCommand.self, PolicyCommand.self, ReconcileCommand.self,
-            RunCommand.self, ServeCommand.self, StatusCommand.self, AuditCommand.self, MFACommand.self, TokenCommand.self,
+            RunCommand.self, ServeCommand.self, StatusCommand.self, AuditCommand.self, MFACommand.self, TokenCommand.self, ReviewCommand.self,
+            AlertsCommand.self,
         ])
 }
 

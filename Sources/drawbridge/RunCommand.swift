@@ -67,9 +67,15 @@ extension CommandContext {
             PeriodicService(name: "sync", interval: access.syncInterval, logger: logger) {
                 _ = try await synchronizer.sync(.automatic)
                 _ = try await engine.followUpSync()
+                _ = try await engine.evaluateAlerts(directoryProblem: nil, source: .sync)
             },
             PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
+                _ = try await engine.evaluateAlerts(directoryProblem: nil, source: .reconciler)
+            },
+            PeriodicService(name: "reviews and alerts", interval: access.governanceInterval, logger: logger) {
+                _ = try await engine.runReviews()
+                _ = try await engine.evaluateAlerts(directoryProblem: await directoryProblem(pool))
             },
             NotificationService(dispatcher: dispatcher),
         ]
@@ -111,5 +117,15 @@ struct PeriodicService: Service {
                 }
             }
         }
+    }
+}
+
+/// Why the directory does not answer a Who-am-I, or nil when it does; for the "directory unreachable" alert.
+func directoryProblem(_ pool: LDAPConnectionPool) async -> String? {
+    do {
+        _ = try await pool.withConnection { try await $0.whoAmI() }
+        return nil
+    } catch {
+        return "\(error)"
     }
 }

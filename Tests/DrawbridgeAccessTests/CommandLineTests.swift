@@ -87,4 +87,56 @@ struct CommandLineTests {
             #expect(unknown.output.contains("[unknownUser]"))
         }
     }
+
+    @Test("review create, list, show, decide, complete and export; alerts evaluate, list and dismiss")
+    func reviewsAndAlerts() async throws {
+        let ldif = [Fixtures.user("alice"), Fixtures.user("bob"), Fixtures.group("pim-prod-web-owner", members: [Fixtures.userDN("bob")])]
+            .joined(separator: "\n")
+        try await AccessHarness.with(ldif: [ldif]) { harness in
+            let added = try Self.drawbridge(harness, ["eligibility", "add", "--user", "alice", "--scope", "/subscriptions/prod", "--role", "owner", "--for", "30d", "--justification", "rota"])
+            #expect(added.status == 0, "\(added.errors)")
+            let refused = try Self.drawbridge(harness, ["review", "create", "--name", "q", "--scope", "/", "--duration", "7d"])
+            #expect(refused.status == 1 && refused.errors.contains("name reviewers"), "\(refused.errors)")
+            let created = try Self.drawbridge(harness, [
+                "review", "create", "--name", "prod owners, Q4", "--scope", "/subscriptions/prod", "--role", "owner", "--reviewer", "bob", "--duration", "7d",
+                "--remind", "1d", "--no-response", "recommendation",
+            ])
+            #expect(created.status == 0, "\(created.errors)")
+            #expect(created.output.contains("is inProgress"), "\(created.output)")
+
+            let list = try Self.drawbridge(harness, ["review", "list", "--format", "json"])
+            let reviews = try #require(try JSONSerialization.jsonObject(with: Data(list.output.utf8)) as? [[String: Any]])
+            let reviewID = try #require(reviews.first?["id"] as? String)
+            #expect(reviews.first?["items"] as? Int == 1)
+            let show = try Self.drawbridge(harness, ["review", "show", reviewID, "--format", "json"])
+            let items = try #require(try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [[String: Any]])
+            let itemID = try #require(items.first?["id"] as? String)
+            #expect(items.first?["holder"] as? String == "alice")
+            #expect(items.first?["recommendation"] as? String == "deny")
+
+            let noReason = try Self.drawbridge(harness, ["review", "decide", itemID, "--decision", "approve"])
+            #expect(noReason.status == 1 && noReason.errors.contains("reason"), "\(noReason.errors)")
+            let decided = try Self.drawbridge(harness, ["review", "decide", itemID, "--decision", "approve", "--reason", "still on call"])
+            #expect(decided.status == 0 && decided.output.contains("Approved alice"), "\(decided.errors)")
+            let completed = try Self.drawbridge(harness, ["review", "complete", reviewID])
+            #expect(completed.output.contains("is applied"), "\(completed.errors)")
+            let export = try Self.drawbridge(harness, ["review", "export", reviewID])
+            let lines = export.output.split(separator: "\n")
+            #expect(lines.first.map(String.init) == ReviewItem.csvHeader)
+            #expect(lines.count == 2 && lines[1].contains(",approve,still on call,ops-tester,") && lines[1].hasSuffix(",approve,kept"), "\(export.output)")
+            let unknown = try Self.drawbridge(harness, ["review", "show", "nope"])
+            #expect(unknown.status == 1 && unknown.errors.contains("no review nope"))
+
+            let weakened = try Self.drawbridge(harness, ["policy", "set", "--role", "owner", "--require-mfa", "false"])
+            #expect(weakened.status == 0, "\(weakened.errors)")
+            let evaluated = try Self.drawbridge(harness, ["alerts", "evaluate"])
+            #expect(evaluated.status == 0 && evaluated.output.contains("raised [low] policy:/subscriptions/prod/resourceGroups/web:owner"), "\(evaluated.output)\(evaluated.errors)")
+            let alerts = try Self.drawbridge(harness, ["alerts", "--format", "json"])
+            let open = try #require(try JSONSerialization.jsonObject(with: Data(alerts.output.utf8)) as? [[String: Any]])
+            #expect(open.map { $0["kind"] as? String } == ["weakActivationPolicy"])
+            let dismissed = try Self.drawbridge(harness, ["alerts", "dismiss", "policy:/subscriptions/prod/resourceGroups/web:owner", "--reason", "lab only"])
+            #expect(dismissed.status == 0, "\(dismissed.errors)")
+            #expect(try Self.drawbridge(harness, ["alerts"]).output.contains("weak") == false)
+        }
+    }
 }

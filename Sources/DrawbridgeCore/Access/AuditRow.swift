@@ -54,7 +54,7 @@ public struct AuditRow: Encodable, Sendable {
 
     /// RFC 4180 quoting; a leading =, +, -, @, tab or carriage return is prefixed with ' so spreadsheets do not
     /// run it as a formula.
-    static func csvCell(_ text: String) -> String {
+    public static func csvCell(_ text: String) -> String {
         var value = text
         if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }

@@ -16,6 +16,10 @@ public struct NotificationPlan: Hashable, Sendable {
         case driftFound
         case protectedRemovalRefused
         case grantFailed
+        case reviewStarted
+        case reviewReminder
+        case alertRaised
+        case alertResolved
     }
 
     public var kind: Kind
@@ -33,6 +37,7 @@ public enum NotificationRules {
     public static func plan(for event: AuditEvent, policy: RolePolicy) -> NotificationPlan? {
         guard let kind = kind(of: event) else { return nil }
         let critical = [.driftFound, .protectedRemovalRefused, .grantFailed].contains(kind)
+            || (kind == .alertRaised && event.details["severity"] == SecurityAlert.Severity.high.rawValue)
         if policy.notifyCriticalOnly && !critical { return nil }
         let person = event.userLogin ?? "someone"
         let what = [event.role.map { "\($0)" }, event.scope.map { "at \($0)" }].compactMap { $0 }.joined(separator: " ")
@@ -82,6 +87,20 @@ public enum NotificationRules {
             lines.append("Removing \(person) would have left the protected group \(event.groupDN ?? "") empty, so the removal was refused.")
             toPerson = false
             toAdministrators = true
+        case .reviewStarted, .reviewReminder:
+            let name = event.details["name"] ?? "access review"
+            subject = kind == .reviewStarted ? "Please review access: \(name)" : "Reminder: \(name) ends \(event.details["end"] ?? "soon")"
+            lines.append("You have \(event.details["items"] ?? "some") item(s) to decide in the access review '\(name)', open until \(event.details["end"] ?? "—").")
+            lines.append("Undecided items follow the review's no-response rule when it ends.")
+            toPerson = true
+            toAdministrators = false
+        case .alertRaised, .alertResolved:
+            let severity = event.details["severity"] ?? "—"
+            subject = (kind == .alertRaised ? "Security alert (\(severity)): " : "Resolved: ") + (event.reason ?? "alert")
+            lines.append(event.details["detail"] ?? "")
+            if let items = event.details["items"], !items.isEmpty { lines.append("Concerns: \(items)") }
+            toPerson = false
+            toAdministrators = true
         case .grantFailed:
             subject = "Could not grant \(what) to \(person)"
             lines.append("The directory refused the change for \(person)'s activation of \(what).")
@@ -89,7 +108,7 @@ public enum NotificationRules {
         }
         if let justification = event.justification { lines.append("Justification: \(justification)") }
         if let ticket = event.ticket { lines.append("Ticket: \(ticket)") }
-        if let reason = event.reason { lines.append("Reason: \(reason)") }
+        if let reason = event.reason, ![.alertRaised, .alertResolved].contains(kind) { lines.append("Reason: \(reason)") }
         return NotificationPlan(
             kind: kind, critical: critical, toPerson: toPerson, toApprovers: toApprovers, toAdministrators: toAdministrators,
             subject: "[Drawbridge] " + subject, text: lines.joined(separator: "\n"))
@@ -110,6 +129,10 @@ public enum NotificationRules {
         case ("drift.detected", _): .driftFound
         case ("membership.removed", .refused): .protectedRemovalRefused
         case ("activation.failed", _): .grantFailed
+        case ("review.started", .success): .reviewStarted
+        case ("review.reminder", .success): .reviewReminder
+        case ("alert.raised", .success): .alertRaised
+        case ("alert.resolved", .success): .alertResolved
         default: nil
         }
     }

@@ -1,0 +1,165 @@
+import DrawbridgeAccess
+import DrawbridgeCore
+import DrawbridgeStore
+import DrawbridgeTestSupport
+import Foundation
+import Testing
+
+@Suite("Security alerts raised and resolved by real scenarios against slapd")
+struct SecurityAlertTests {
+    static let web = "/subscriptions/prod/resourceGroups/web"
+    static let base = [
+        Fixtures.user("alice"), Fixtures.user("bob"), Fixtures.user("carol"),
+        Fixtures.group("pim-prod-web-owner", members: [Fixtures.userDN("bob")]),
+    ].joined(separator: "\n")
+    static let thresholds = """
+          alerts: { designatedRoles: [owner], maxPermanentMembers: 1, maxPermanentPercent: 50, unusedAfter: 10d, frequentActivations: 3, frequentWindow: 1d, backlogAge: 5m }
+        """
+
+    static func open(_ harness: AccessHarness) async throws -> [String: SecurityAlert] {
+        Dictionary(uniqueKeysWithValues: try await harness.engine.alerts(states: [.open]).map { ($0.id, $0) })
+    }
+
+    static func probe(_ harness: AccessHarness) async -> String? {
+        do {
+            _ = try await harness.pool.withConnection { try await $0.whoAmI() }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("drift: a member added with ldapmodify behind Drawbridge's back raises a high alert; removing it resolves it; both audited")
+    func drift() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
+            let first = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            let drift = try #require(first.raised.first { $0.kind == .membershipOutsideDrawbridge })
+            #expect(drift.severity == .high && drift.items == ["bob"])
+
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                add: member
+                member: \(Fixtures.userDN("carol"))
+                """)
+            _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
+            _ = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            #expect(try await Self.open(harness)[drift.id]?.items == ["bob", "carol"])
+
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                delete: member
+                member: \(Fixtures.userDN("carol"))
+                -
+                add: member
+                member: \(Fixtures.userDN("alice"))
+                -
+                delete: member
+                member: \(Fixtures.userDN("bob"))
+                """)
+            try await harness.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            _ = try await harness.activate("alice", scope: Self.web, role: "owner")
+            _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
+            let cleared = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            #expect(cleared.resolved.map(\.id).contains(drift.id))
+            let actions = try await harness.auditActions()
+            #expect(actions.contains("alert.raised:success") && actions.contains("alert.resolved:success"))
+        }
+    }
+
+    @Test("a disabled account that keeps an eligibility: high alert, the fix revokes it, the alert resolves")
+    func disabledAccount() async throws {
+        let disabledRule = "  users: { disabled: { attribute: employeeType, equals: disabled } }"
+        try await AccessHarness.with(ldif: [Self.base], directoryYAML: disabledRule) { harness in
+            try await harness.relaxPolicy(role: "owner") { $0.requireMFA = true }
+            try await harness.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.userDN("alice"))
+                changetype: modify
+                replace: employeeType
+                employeeType: disabled
+                """)
+            try await harness.sync()
+            let raised = try await harness.engine.evaluateAlerts(directoryProblem: nil).raised
+            let alert = try #require(raised.first { $0.kind == .inactiveAccountHoldsAccess })
+            #expect(alert.title.contains("alice") && alert.fix != nil)
+            await #expect(throws: ActionRefused.self, "a user is not an administrator") {
+                _ = try await harness.engine.fixAlert(alert.id, by: .user(try require_user(try await harness.store.user(login: "bob"), "bob").record), source: .api)
+            }
+            _ = try await harness.engine.fixAlert(alert.id, by: harness.operatorActor, source: .cli)
+            let after = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            #expect(after.resolved.map(\.id) == [alert.id])
+            #expect(try await harness.store.withAccessTransaction(commit: false) { try await $0.eligibilities(role: nil) }.isEmpty)
+        }
+    }
+
+    @Test("directory unreachable: slapd stopped raises a high alert, started again resolves it")
+    func unreachable() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner") { $0.requireMFA = true }
+            try await harness.directory.stop()
+            let problem = await Self.probe(harness)
+            #expect(problem != nil)
+            let raised = try await harness.engine.evaluateAlerts(directoryProblem: problem).raised
+            #expect(raised.contains { $0.kind == .directoryUnreachable })
+            try await harness.directory.restart()
+            var resolved: [SecurityAlert] = []
+            for _ in 0..<20 where resolved.isEmpty {
+                resolved = try await harness.engine.evaluateAlerts(directoryProblem: await Self.probe(harness)).resolved
+                if resolved.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(resolved.contains { $0.kind == .directoryUnreachable })
+        }
+    }
+
+    @Test("weak policy, unused eligibility, frequent activation and too many permanent members: raised, fixed or cleared, resolved")
+    func thresholds() async throws {
+        try await AccessHarness.with(ldif: [Self.base], configYAML: AccessHarness.mappingRules + "\naccess:\n" + Self.thresholds) { harness in
+            try await harness.relaxPolicy(role: "owner") { $0.allowPermanentAssignment = true }
+            let engine = harness.engine
+            var open = try await engine.evaluateAlerts(directoryProblem: nil).raised
+            let weak = try #require(open.first { $0.kind == .weakActivationPolicy })
+            #expect(weak.items == ["owner at \(Self.web)"] && weak.severity == .low)
+            await #expect(throws: ActionRefused.self, "a dismissal needs a reason") {
+                _ = try await engine.dismissAlert(weak.id, reason: " ", by: harness.operatorActor, source: .cli)
+            }
+            _ = try await engine.dismissAlert(weak.id, reason: "accepted while the test runs", by: harness.operatorActor, source: .cli)
+            let again = try await engine.evaluateAlerts(directoryProblem: nil)
+            #expect(!again.raised.contains { $0.id == weak.id } && again.openByKind[.weakActivationPolicy] == nil, "a dismissed alert stays quiet")
+
+            for login in ["alice", "carol"] {
+                _ = try await engine.assign(
+                    userLogin: login, scope: try ScopePath(Self.web), role: RoleName(rawValue: "owner")!, start: nil, end: nil, justification: "break glass",
+                    ticket: nil, by: harness.operatorActor, source: .cli)
+            }
+            open = try await engine.evaluateAlerts(directoryProblem: nil).raised
+            let permanent = try #require(open.first { $0.kind == .tooManyPermanentMembers })
+            #expect(permanent.items == ["alice", "carol"])
+            let carolAssignment = try await harness.store.withAccessTransaction(commit: false) { try await $0.assignments(userID: nil, liveOnly: true) }
+                .first { $0.userLogin == "carol" }
+            _ = try await engine.removeAssignment(try #require(carolAssignment).id, reason: "make her eligible", by: harness.operatorActor, source: .cli)
+            #expect(try await engine.evaluateAlerts(directoryProblem: nil).resolved.contains { $0.id == permanent.id })
+
+            try await harness.eligible("bob", scope: "/subscriptions/prod", role: "owner", end: 200 * 86400)
+            harness.clock.advance(by: 11 * 86400)
+            let unused = try #require(try await engine.evaluateAlerts(directoryProblem: nil).raised.first { $0.kind == .eligibleButUnused })
+            #expect(unused.items.first == "bob")
+            for _ in 0..<3 {
+                let activation = try await harness.activate("bob", scope: Self.web, role: "owner")
+                harness.clock.advance(by: 60)
+                _ = try await engine.deactivate(activation.id, by: harness.operatorActor, source: .cli)
+            }
+            let evaluation = try await engine.evaluateAlerts(directoryProblem: nil)
+            #expect(evaluation.resolved.contains { $0.id == unused.id }, "bob used it")
+            let frequent = try #require(evaluation.raised.first { $0.kind == .activatedTooFrequently })
+            harness.clock.advance(by: 86400)
+            #expect(try await engine.evaluateAlerts(directoryProblem: nil).resolved.contains { $0.id == frequent.id }, "the window moved on")
+
+            _ = try await engine.fixAlert(weak.id, by: harness.operatorActor, source: .cli)
+            #expect(try await engine.evaluateAlerts(directoryProblem: nil).resolved.map(\.id) == [weak.id], "the fix requires MFA there")
+        }
+    }
+}
