@@ -14,8 +14,9 @@ public struct AlertEvaluation: Sendable, Hashable {
 
 extension AccessEngine {
     /// Raises alerts for conditions that newly hold and resolves those whose condition cleared; both are audited.
-    /// `directoryProblem` says why the directory did not answer, or nil when it did.
-    public func evaluateAlerts(directoryProblem: String?, source: ActionSource = .scheduler) async throws -> AlertEvaluation {
+    /// `directoryProblem` says why the directory did not answer, or nil when it did; with `directoryChecked` false
+    /// nobody asked it, and an open "directory unreachable" alert stays as it is.
+    public func evaluateAlerts(directoryProblem: String?, directoryChecked: Bool = true, source: ActionSource = .scheduler) async throws -> AlertEvaluation {
         let oldestPending = try await store.accessGauges().oldestPendingChange
         let evaluation = try await transaction(dryRun: false, actor: .system("alerts"), source: source) { context in
             let input = try await alertInput(directoryProblem: directoryProblem, oldestPending: oldestPending, context)
@@ -38,6 +39,9 @@ extension AccessEngine {
                 try await context.audit(alertEvent("alert.raised", alert, context))
                 evaluation.raised.append(alert)
                 evaluation.openByKind[alert.kind, default: 0] += 1
+            }
+            if !directoryChecked, let unreachable = known.removeValue(forKey: AlertRules.unreachableID), unreachable.state == .open {
+                evaluation.openByKind[unreachable.kind, default: 0] += 1
             }
             for var alert in known.values where alert.state != .resolved {
                 alert.state = .resolved

@@ -40,12 +40,31 @@ extension AccessEngine {
     }
 
     /// Starts reviews whose time came, sends reminders, completes reviews whose time is up and applies completed ones.
+    /// Each review moves in its own transaction, so one that fails (and is logged) does not hold up the others.
     public func runReviews() async throws -> ReviewPassReport {
+        let open = try await store.withAccessTransaction(commit: false) {
+            try await $0.reviewInstances(statuses: [.notStarted, .inProgress, .completed, .applying]).map(\.id)
+        }
+        var report = ReviewPassReport()
+        for id in open {
+            do {
+                let step = try await runReview(id)
+                report.started += step.started
+                report.reminded += step.reminded
+                report.completed += step.completed
+                report.applied += step.applied
+            } catch {
+                logger.error("access review could not move on; retrying at the next pass", metadata: ["review": "\(id)", "error": "\(error)"])
+            }
+        }
+        return report
+    }
+
+    func runReview(_ id: ReviewInstanceID) async throws -> ReviewPassReport {
         try await transaction(dryRun: false, actor: .system("reviews"), source: .scheduler) { context in
             var report = ReviewPassReport()
-            let open = try await context.transaction.reviewInstances(statuses: [.notStarted, .inProgress, .applying])
-            for var instance in open {
-                guard let campaign = try await context.transaction.reviewCampaign(id: instance.campaignID) else { continue }
+            if var instance = try await context.transaction.reviewInstance(id: id),
+                let campaign = try await context.transaction.reviewCampaign(id: instance.campaignID) {
                 if instance.status == .notStarted, instance.startAt <= context.now {
                     try await start(&instance, campaign, context)
                     report.started += 1
@@ -155,6 +174,11 @@ extension AccessEngine {
         let items = ReviewRules.snapshot(campaign: campaign, instance: instance, input: try await snapshotInput(campaign, context), now: context.now)
         try instance.move(to: .inProgress)
         instance.startedAt = context.now
+        // Started more than halfway into its window (Drawbridge was down, or the start was backdated): reviewers still
+        // get the whole duration rather than a review that ends at once and applies its no-response rule.
+        if context.now.timeIntervalSince(instance.startAt) > campaign.recurrence.duration / 2 {
+            instance.endAt = context.now.addingTimeInterval(campaign.recurrence.duration)
+        }
         try await context.transaction.save(items)
         try await context.transaction.save(instance)
         try await context.audit(context.event(
@@ -164,8 +188,11 @@ extension AccessEngine {
                 "review.started", subject: instance.id.rawValue, user: login,
                 details: ["name": campaign.name, "items": "\(count)", "end": instance.endAt.iso8601]))
         }
-        if let next = campaign.recurrence.start(of: instance.index + 1) {
-            try await context.transaction.save(ReviewInstance(campaignID: campaign.id, index: instance.index + 1, startAt: next, duration: campaign.recurrence.duration))
+        // Occurrences that passed while this one waited are skipped, not run back to back.
+        var index = instance.index + 1
+        while let next = campaign.recurrence.start(of: index), next <= context.now { index += 1 }
+        if let next = campaign.recurrence.start(of: index) {
+            try await context.transaction.save(ReviewInstance(campaignID: campaign.id, index: index, startAt: next, duration: campaign.recurrence.duration))
         }
     }
 

@@ -67,14 +67,16 @@ extension CommandContext {
             PeriodicService(name: "sync", interval: access.syncInterval, logger: logger) {
                 _ = try await synchronizer.sync(.automatic)
                 _ = try await engine.followUpSync()
-                _ = try await engine.evaluateAlerts(directoryProblem: nil, source: .sync)
+                _ = try await engine.evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .sync)
             },
             PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
-                _ = try await engine.evaluateAlerts(directoryProblem: nil, source: .reconciler)
+                _ = try await engine.evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .reconciler)
             },
-            PeriodicService(name: "reviews and alerts", interval: access.governanceInterval, logger: logger) {
+            PeriodicService(name: "access reviews", interval: access.governanceInterval, logger: logger) {
                 _ = try await engine.runReviews()
+            },
+            PeriodicService(name: "security alerts", interval: access.governanceInterval, logger: logger) {
                 _ = try await engine.evaluateAlerts(directoryProblem: await directoryProblem(pool))
             },
             NotificationService(dispatcher: dispatcher),

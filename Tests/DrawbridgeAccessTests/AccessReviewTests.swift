@@ -37,13 +37,14 @@ struct AccessReviewTests {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
             try await harness.relaxPolicy(role: "owner")
             let engine = harness.engine
+            try await harness.eligible("carol", scope: "/subscriptions/prod", role: "owner", end: 200 * 86400)
+            harness.clock.advance(by: 31 * 86400)
             let now = harness.clock.now()
             _ = try await engine.assign(
                 userLogin: "alice", scope: try ScopePath(Self.web), role: RoleName(rawValue: "owner")!, start: nil, end: now.addingTimeInterval(30 * 86400),
                 justification: "on call", ticket: nil, by: harness.operatorActor, source: .cli)
             try await harness.applier.applyReady()
             #expect(try await harness.members("pim-prod-web-owner").contains(Self.alice))
-            try await harness.eligible("carol", scope: "/subscriptions/prod", role: "owner")
 
             let campaign = ReviewCampaign(
                 name: "prod owners", scopes: [try ScopePath("/subscriptions/prod")], roles: [RoleName(rawValue: "owner")!], subjects: [.eligible, .active],
@@ -69,6 +70,13 @@ struct AccessReviewTests {
             }
             await #expect(throws: ActionRefused.self, "alice is no reviewer, and it is her own access") {
                 _ = try await engine.decideReview(items: [aliceItem.id], .approve, reason: "mine", by: try await Self.actor(harness, "alice"), source: .api)
+            }
+            let aliceAsAdministrator = Actor(kind: .administrator, name: "alice", userID: try await Self.id(harness, "alice"))
+            do {
+                _ = try await engine.decideReview(items: [aliceItem.id], .approve, reason: "mine", by: aliceAsAdministrator, source: .api)
+                Issue.record("an administrator decided on her own access")
+            } catch let refused as ActionRefused {
+                #expect(refused.refusals.map(\.code) == [.selfApproval])
             }
             let decided = try await engine.decideReview(items: [aliceItem.id], .deny, reason: "left the on-call rota", by: bob, source: .api)
             #expect(decided.first?.decidedBy == "bob")
@@ -171,6 +179,26 @@ struct AccessReviewTests {
             _ = try await harness.engine.runReviews()
             let outcomes = Dictionary(uniqueKeysWithValues: try await Self.items(harness, instance).map { ($0.holder, $0.outcome) })
             #expect(outcomes == ["alice": .kept, "bob": .removed], "bob said nothing, and silence removes")
+        }
+    }
+
+    @Test("a review whose start was backdated gets its whole duration; missed runs of the series are skipped")
+    func backdatedStart() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            let now = harness.clock.now()
+            try await harness.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            let campaign = ReviewCampaign(
+                name: "late", scopes: [.root], roles: [], subjects: [.eligible], groupMode: .perUser,
+                reviewers: ReviewerSelection(users: [try await Self.id(harness, "bob")]),
+                recurrence: Recurrence(frequency: .weekly, startAt: now.addingTimeInterval(-30 * 86400), duration: 2 * 86400), noResponse: .remove,
+                createdBy: harness.operatorActor, createdAt: now)
+            let (_, instance) = try await harness.engine.createReview(campaign, by: harness.operatorActor, source: .cli)
+            #expect(instance.status == .inProgress && instance.endAt == now.addingTimeInterval(2 * 86400))
+            #expect(try await harness.engine.runReviews().completed == 0, "nothing is removed before anyone could answer")
+            let runs = try await Self.instances(harness, campaign)
+            #expect(runs.count == 2)
+            #expect(runs.last.map { $0.startAt > now } == true, "the next run is in the future, not one of the four missed weeks")
         }
     }
 }

@@ -43,6 +43,8 @@ public struct AlertInput: Sendable {
 }
 
 public enum AlertRules {
+    public static let unreachableID = "directory:unreachable"
+
     /// Every condition that holds at `now`.
     public static func evaluate(_ input: AlertInput, thresholds: AlertThresholds, now: Date) -> [AlertFinding] {
         var findings: [AlertFinding] = []
@@ -54,7 +56,7 @@ public enum AlertRules {
         findings += inactiveAccounts(input, now)
         if let problem = input.directoryProblem {
             findings.append(AlertFinding(
-                id: "directory:unreachable", kind: .directoryUnreachable, title: "The directory is unreachable",
+                id: unreachableID, kind: .directoryUnreachable, title: "The directory is unreachable",
                 detail: "Drawbridge cannot reach the directory: \(problem). Grants and removals wait until it answers.", items: []))
         }
         if let oldest = input.oldestPendingChange, now.timeIntervalSince(oldest) > thresholds.backlogAge {

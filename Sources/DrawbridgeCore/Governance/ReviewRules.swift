@@ -40,11 +40,12 @@ public enum ReviewRules {
         let login = { (id: DirectoryEntryID) in input.users[id]?.record.login ?? id.rawValue }
         func item(
             _ kind: ReviewItem.Kind, target: String, principal: Principal, user: DirectoryEntryID?, via: DirectoryEntryID?, scope: ScopePath,
-            role: RoleName
+            role: RoleName, grantedAt: Date? = nil
         ) -> ReviewItem {
             let reviewers = reviewerIDs(campaign: campaign, principal: principal, user: user, via: via, scope: scope, role: role, input: input)
             let (recommendation, why) = recommend(
-                kind: kind, principal: principal, user: user, scope: scope, role: role, window: campaign.inactivityWindow, input: input, now: now)
+                kind: kind, principal: principal, user: user, scope: scope, role: role, grantedAt: grantedAt, window: campaign.inactivityWindow,
+                input: input, now: now)
             let holder = user.map(login) ?? "group:" + (input.groupNames[principal.id] ?? principal.id.rawValue)
             return ReviewItem(
                 instanceID: instance.id, kind: kind, targetID: target, principal: principal, userID: user, holder: holder,
@@ -57,14 +58,14 @@ public enum ReviewRules {
                 switch (eligibility.principal, campaign.groupMode) {
                 case (.user(let id), _):
                     items.append(item(.eligibility, target: eligibility.id.rawValue, principal: eligibility.principal, user: id, via: nil,
-                                      scope: eligibility.scope, role: eligibility.role))
+                                      scope: eligibility.scope, role: eligibility.role, grantedAt: eligibility.startAt))
                 case (.group, .perGroup):
                     items.append(item(.eligibility, target: eligibility.id.rawValue, principal: eligibility.principal, user: nil, via: nil,
-                                      scope: eligibility.scope, role: eligibility.role))
+                                      scope: eligibility.scope, role: eligibility.role, grantedAt: eligibility.startAt))
                 case (.group(let group), .perUser):
                     for member in (input.members[group] ?? []).sorted() where !eligibility.excludedUserIDs.contains(member) {
                         items.append(item(.eligibility, target: eligibility.id.rawValue, principal: eligibility.principal, user: member, via: group,
-                                          scope: eligibility.scope, role: eligibility.role))
+                                          scope: eligibility.scope, role: eligibility.role, grantedAt: eligibility.startAt))
                     }
                 }
             }
@@ -112,8 +113,8 @@ public enum ReviewRules {
 
     /// Deny when the holder's account is gone or disabled, or when nobody used the eligibility within the window.
     static func recommend(
-        kind: ReviewItem.Kind, principal: Principal, user: DirectoryEntryID?, scope: ScopePath, role: RoleName, window: TimeInterval,
-        input: ReviewSnapshotInput, now: Date
+        kind: ReviewItem.Kind, principal: Principal, user: DirectoryEntryID?, scope: ScopePath, role: RoleName, grantedAt: Date?,
+        window: TimeInterval, input: ReviewSnapshotInput, now: Date
     ) -> (ReviewItem.Decision, String) {
         if let user {
             guard let account = input.users[user], account.deletedAt == nil else { return (.deny, "the account was deleted from the directory") }
@@ -123,6 +124,7 @@ public enum ReviewRules {
         let holders: Set<DirectoryEntryID> = user.map { [$0] } ?? Set(input.members[principal.id] ?? [])
         let since = now.addingTimeInterval(-window)
         let days = Int((window / 86400).rounded())
+        if let grantedAt, grantedAt > since { return (.approve, "granted within the last \(days) days, too recently to judge its use") }
         let used = input.recentActivations.contains { activation in
             holders.contains(activation.userID) && activation.role == role && scope.contains(activation.scope)
                 && activation.startAt >= since && activation.startAt <= now && [.active, .ended].contains(activation.state)
