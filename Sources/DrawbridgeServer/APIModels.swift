@@ -2,17 +2,17 @@ import DrawbridgeCore
 import Foundation
 import Hummingbird
 
-// Bodies and views of the REST API. Domain records (Activation, Assignment, RolePolicy) are returned as they
+// Bodies and views of the REST API; the views the CLI's remote mode reads are public, so both sides share one shape. Domain records (Activation, Assignment, RolePolicy) are returned as they
 // are; principals and eligibilities get views that name groups and users instead of internal ids.
 
-struct MeView: ResponseCodable {
-    var id: String
-    var login: String
-    var displayName: String?
-    var mail: String?
-    var administrator: Bool
-    var mfaEnrolled: Bool
-    var mfaVerifiedAt: Date?
+public struct MeView: ResponseCodable {
+    public var id: String
+    public var login: String
+    public var displayName: String?
+    public var mail: String?
+    public var administrator: Bool
+    public var mfaEnrolled: Bool
+    public var mfaVerifiedAt: Date?
 }
 
 struct PrincipalView: Codable, Sendable {
@@ -80,20 +80,20 @@ struct ActivateBody: Decodable, Sendable {
     var dryRun: Bool?
 }
 
-struct ActivationOutcomeView: Codable, Sendable {
-    var scope: ScopePath
-    var role: RoleName
-    var allowed: Bool
-    var needsApproval: Bool
-    var startAt: Date
-    var endAt: Date
-    var refusals: [Refusal]
-    var activation: Activation?
+public struct ActivationOutcomeView: Codable, Sendable {
+    public var scope: ScopePath
+    public var role: RoleName
+    public var allowed: Bool
+    public var needsApproval: Bool
+    public var startAt: Date
+    public var endAt: Date
+    public var refusals: [Refusal]
+    public var activation: Activation?
 }
 
-struct ActivateResponse: ResponseCodable {
-    var dryRun: Bool
-    var outcomes: [ActivationOutcomeView]
+public struct ActivateResponse: ResponseCodable {
+    public var dryRun: Bool
+    public var outcomes: [ActivationOutcomeView]
 }
 
 struct ReasonBody: Decodable, Sendable {
@@ -105,8 +105,8 @@ struct ExtendBody: Decodable, Sendable {
     var justification: String?
 }
 
-struct ActivationList: ResponseCodable {
-    var activations: [Activation]
+public struct ActivationList: ResponseCodable {
+    public var activations: [Activation]
 }
 
 struct EligibleRoleList: ResponseCodable {

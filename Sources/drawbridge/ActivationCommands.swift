@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrawbridgeAccess
 import DrawbridgeCore
+import DrawbridgeServer
 import DrawbridgeStore
 import Foundation
 
@@ -61,7 +62,7 @@ struct ActivateCommand: AsyncParsableCommand {
     private func runRemote(_ client: RemoteClient) async throws {
         if mfaAttested { throw CommandFailure("--mfa-attested is for the local operator; through a server give --totp CODE") }
         if let user {
-            let me = try await client.send(.GET, "/api/v1/me", as: RemoteClient.Me.self)
+            let me = try await client.send(.GET, "/api/v1/me", as: MeView.self)
             guard me.login == user else { throw CommandFailure("the token belongs to \(me.login); through a server you activate only your own roles") }
         }
         var body: [String: Any] = [
@@ -72,7 +73,7 @@ struct ActivateCommand: AsyncParsableCommand {
         if let ticket { body["ticket"] = ticket }
         if let start { body["start"] = start.date.iso8601 }
         if let totp { body["totp"] = totp }
-        let response = try await client.send(.POST, "/api/v1/activations", body: body, as: RemoteClient.ActivateResponse.self)
+        let response = try await client.send(.POST, "/api/v1/activations", body: body, as: ActivateResponse.self)
         var refused = false
         for outcome in response.outcomes {
             let label = "\(outcome.role) at \(outcome.scope)"
@@ -163,7 +164,7 @@ struct RequestsCommand: AsyncParsableCommand {
                 if let client = try remote.client() {
                     if user != nil { throw CommandFailure("--user is for the local operator; through a server you see your own requests") }
                     let path = approvals ? "/api/v1/approvals" : "/api/v1/me/activations" + (selected.map { "?state=" + $0.map(\.rawValue).sorted().joined(separator: ",") } ?? "")
-                    try show(try await client.send(.GET, path, as: RemoteClient.ActivationList.self).activations)
+                    try show(try await client.send(.GET, path, as: ActivationList.self).activations)
                     return
                 }
                 if approvals { throw CommandFailure("--approvals needs --server: locally, list with --state pendingApproval") }

@@ -42,29 +42,6 @@ struct RemoteClient: Sendable {
     let base: String
     let token: String
 
-    struct Outcome: Decodable {
-        var scope: String
-        var role: String
-        var allowed: Bool
-        var needsApproval: Bool
-        var startAt: Date
-        var endAt: Date
-        var refusals: [Refusal]
-        var activation: Activation?
-    }
-
-    struct ActivateResponse: Decodable {
-        var outcomes: [Outcome]
-    }
-
-    struct ActivationList: Decodable {
-        var activations: [Activation]
-    }
-
-    struct Me: Decodable {
-        var login: String
-    }
-
     private struct Problem: Decodable {
         var title: String
         var detail: String?

@@ -15,14 +15,7 @@ struct SyncHarness {
     let pool: LDAPConnectionPool
     let folder: URL
 
-    static let rules = """
-        mapping:
-          rules:
-            - name: resource-groups
-              groupName: '^pim-(?<sub>[a-z0-9]+)-(?<rg>[a-z0-9]+)-(?<role>owner|contributor|reader)$'
-              scope: /subscriptions/{sub}/resourceGroups/{rg}
-              role: '{role}'
-        """
+    static let rules = AccessHarness.mappingRules
 
     static func with<T>(
         ldif: [String], extraDirectoryYAML: String = "", rulesYAML: String = rules,
@@ -33,14 +26,7 @@ struct SyncHarness {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
             let yaml = """
-                directory:
-                  urls: ["\(directory.url)"]
-                  startTLS: true
-                  tls: { caFile: "\(directory.caFile)" }
-                  bind: { dn: "\(directory.serviceDN)", passwordEnv: SYNC_TEST_PASSWORD }
-                  pageSize: 50
-                  baseDN: dc=example,dc=org
-                \(extraDirectoryYAML)
+                \(directory.directoryYAML(passwordEnv: "SYNC_TEST_PASSWORD", extra: "  pageSize: 50\n" + extraDirectoryYAML))
                 store:
                   sqlite: { path: store.sqlite }
                 \(rulesYAML)

@@ -52,14 +52,7 @@ public struct AccessHarness {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
             let yaml = """
-                directory:
-                  urls: ["\(directory.url)"]
-                  startTLS: true
-                  tls: { caFile: "\(directory.caFile)" }
-                  bind: { dn: "\(directory.serviceDN)", passwordEnv: ACCESS_TEST_PASSWORD }
-                  timeouts: { connect: 2s, operation: 10s }
-                  baseDN: dc=example,dc=org
-                \(directoryYAML)
+                \(directory.directoryYAML(passwordEnv: "ACCESS_TEST_PASSWORD", extra: "  timeouts: { connect: 2s, operation: 10s }\n" + directoryYAML))
                 store:
                   sqlite: { path: store.sqlite }
                 \(configYAML)

@@ -196,6 +196,20 @@ public final class TestDirectory: Sendable {
 
     /// Runs `ldapmodify` as the root DN with `ldif` on stdin, to change the
     /// directory behind Drawbridge's back. Throws with ldapmodify's stderr.
+    /// The `directory:` section of a configuration that reaches this server over StartTLS as the service account,
+    /// with the password in the environment variable `passwordEnv`; `extra` adds keys at the same depth.
+    public func directoryYAML(passwordEnv: String, extra: String = "") -> String {
+        """
+        directory:
+          urls: ["\(url)"]
+          startTLS: true
+          tls: { caFile: "\(caFile)" }
+          bind: { dn: "\(serviceDN)", passwordEnv: \(passwordEnv) }
+          baseDN: dc=example,dc=org
+        \(extra)
+        """
+    }
+
     public func modify(ldif: String) async throws {
         let tool = try Self.requireTool("ldapmodify")
         let result = try await Self.runTool(
