@@ -55,6 +55,29 @@ extension AccessEngine {
         }
     }
 
+    /// Lets a member of an eligible group hold it through the group again, after an access review excluded them.
+    public func liftExclusion(_ id: EligibilityID, userLogin: String, reason: String?, by actor: Actor, source: ActionSource) async throws -> Eligibility {
+        try await transaction(dryRun: false, actor: actor, source: source) { context in
+            try requireAdministrator(context)
+            guard var eligibility = try await context.transaction.eligibility(id: id) else {
+                throw ActionRefused([Refusal(.notFound, "no eligibility \(id)")])
+            }
+            var refusals: [Refusal] = []
+            let user = try await context.transaction.user(login: userLogin)
+            if user == nil || !(user.map { eligibility.excludedUserIDs.contains($0.record.id) } ?? false) {
+                refusals.append(Refusal(.notFound, "\(userLogin) is not excluded from eligibility \(id)"))
+            }
+            if reason.isBlank { refusals.append(Refusal(.justificationRequired, "say why the exclusion is lifted")) }
+            guard refusals.isEmpty, let user else { throw ActionRefused(refusals) }
+            eligibility.excludedUserIDs.remove(user.record.id)
+            try await context.transaction.save(eligibility)
+            try await context.audit(context.event(
+                "eligibility.included", subject: id.rawValue, user: userLogin, scope: eligibility.scope, role: eligibility.role, reason: reason,
+                details: ["principal": eligibility.principal.description]))
+            return eligibility
+        }
+    }
+
     // MARK: Assignments
 
     /// Puts a user in the group bound to (scope, role) directly, now or from `start`, permanently or until `end`.

@@ -30,7 +30,22 @@ extension AccessEngine {
                     alert.items = finding.items
                     alert.fix = finding.fix
                     alert.lastSeenAt = context.now
+                    let new = Set(finding.items).subtracting(alert.dismissedItems ?? [])
+                    let reopened = alert.state == .dismissed && !new.isEmpty
+                    if reopened {
+                        alert.state = .open
+                        alert.dismissedAt = nil
+                        alert.dismissedBy = nil
+                        alert.dismissReason = nil
+                        alert.dismissedItems = nil
+                    }
                     try await context.transaction.save(alert)
+                    if reopened {
+                        var event = alertEvent("alert.raised", alert, context)
+                        event.details["reopened"] = "new since it was dismissed: " + new.sorted().joined(separator: "; ")
+                        try await context.audit(event)
+                        evaluation.raised.append(alert)
+                    }
                     if alert.state == .open { evaluation.openByKind[alert.kind, default: 0] += 1 }
                     continue
                 }
@@ -69,6 +84,7 @@ extension AccessEngine {
             alert.dismissedAt = context.now
             alert.dismissedBy = actor.name
             alert.dismissReason = reason
+            alert.dismissedItems = alert.items
             try await context.transaction.save(alert)
             var event = alertEvent("alert.dismissed", alert, context)
             event.reason = reason
@@ -111,6 +127,7 @@ extension AccessEngine {
                     try await revoke(&activation, reason: reason, context)
                     try await context.transaction.save(activation)
                 }
+                try await removeFromManagedGroups(userID, cause: "alert:\(alert.id)", context)
             case .requireMFAAndJustification(let scope, let role):
                 var override = try await context.transaction.policyOverrides(role: role)[scope] ?? PolicyOverride()
                 override.requireMFA = true
@@ -120,6 +137,26 @@ extension AccessEngine {
             }
             try await context.audit(alertEvent("alert.fixed", alert, context))
             return alert
+        }
+    }
+
+    /// Queues removing the account from every managed group that lists it directly, granted by Drawbridge or not;
+    /// membership through a nested group is the nested group's business and stays (so does the alert).
+    func removeFromManagedGroups(_ userID: DirectoryEntryID, cause: String, _ context: AccessContext) async throws {
+        guard let user = try await context.transaction.user(id: userID) else { return }
+        var seen: Set<DirectoryEntryID> = []
+        for binding in try await context.transaction.roleBindings() where seen.insert(binding.groupID).inserted {
+            let listed = try await context.transaction.memberReferences(ofGroup: binding.groupID).contains { reference in
+                switch reference {
+                case .dn(let dn): dn == user.record.dn
+                case .login(let login): login == user.record.login
+                }
+            }
+            guard listed else { continue }
+            try await context.transaction.enqueue(MembershipOperation(
+                action: .remove, groupID: binding.groupID, groupDN: binding.groupDN, userID: userID, userDN: user.record.dn,
+                userLogin: user.record.login, cause: cause, scope: binding.scope, role: binding.role, createdAt: context.now))
+            context.markWork()
         }
     }
 

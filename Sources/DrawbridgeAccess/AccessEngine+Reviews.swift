@@ -287,8 +287,10 @@ extension AccessEngine {
         for eligibility in eligibilities where campaign.covers(scope: eligibility.scope, role: eligibility.role) {
             if case .group(let id) = eligibility.principal { groups.insert(id) }
         }
+        // Disabled and deleted members too: they hold the eligibility until someone decides, and reviewers who are
+        // no longer active are left out when reviewers are chosen.
         var members: [DirectoryEntryID: [DirectoryEntryID]] = [:]
-        for group in groups { members[group] = try await transaction.memberIDs(ofGroup: group, includeInactive: false) }
+        for group in groups { members[group] = try await transaction.memberIDs(ofGroup: group, includeInactive: true) }
         let ownedGroups = Array(groups) + bindings.map(\.groupID)
         var owners: [DirectoryEntryID: [DirectoryEntryID]] = [:]
         if campaign.reviewers.groupOwners {

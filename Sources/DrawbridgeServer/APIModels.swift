@@ -32,6 +32,8 @@ struct EligibilityView: ResponseCodable {
     /// `manual`, or `rule:NAME` for eligibilities an eligibility rule derives from the directory.
     var source: String
     var justification: String?
+    /// Logins of members an access review excluded from a group's eligibility.
+    var excluded: [String]
 }
 
 /// A role the caller may activate at a scope: a binding covered by one or more of their eligibilities.

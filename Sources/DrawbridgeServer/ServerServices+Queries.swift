@@ -121,9 +121,11 @@ struct NameCache {
         case .manual: source = "manual"
         case .rule(let name): source = "rule:\(name)"
         }
+        var excluded: [String] = []
+        for id in eligibility.excludedUserIDs.sorted() { excluded.append(try await name(of: .user(id))) }
         return EligibilityView(
             id: eligibility.id.rawValue, principal: PrincipalView(kind: kind, id: eligibility.principal.id.rawValue, name: try await name(of: eligibility.principal)),
             scope: eligibility.scope, role: eligibility.role, startAt: eligibility.startAt, endAt: eligibility.endAt, source: source,
-            justification: eligibility.justification)
+            justification: eligibility.justification, excluded: excluded)
     }
 }

@@ -80,6 +80,8 @@ public protocol AccessTransaction: Sendable {
     func memberIDs(ofGroup id: DirectoryEntryID, includeInactive: Bool) async throws -> [DirectoryEntryID]
     /// Users by id, deleted ones included.
     func allUsers() async throws -> [StoredUser]
+    /// The group's member values as last synced, nested groups not expanded.
+    func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference]
 
     func reviewCampaigns() async throws -> [ReviewCampaign]
     func reviewCampaign(id: ReviewCampaignID) async throws -> ReviewCampaign?

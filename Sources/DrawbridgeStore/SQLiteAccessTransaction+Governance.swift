@@ -35,6 +35,10 @@ extension SQLiteAccessTransaction {
 
     func allUsers() async throws -> [StoredUser] { try await SQLiteStoreReader(db: db).users(includeDeleted: true) }
 
+    func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference] {
+        try await SQLiteStoreReader(db: db).memberReferences(ofGroup: id)
+    }
+
     // MARK: Reviews
 
     func reviewCampaigns() async throws -> [ReviewCampaign] {

@@ -7,7 +7,7 @@ struct EligibilityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eligibility",
         abstract: "Who may activate which role at which scope.",
-        subcommands: [Add.self, Remove.self, List.self])
+        subcommands: [Add.self, Remove.self, Include.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a user, or every member of a directory group, eligible.")
@@ -54,6 +54,25 @@ struct EligibilityCommand: AsyncParsableCommand {
         }
     }
 
+    struct Include: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift an access review's exclusion of one member from a group's eligibility.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var id: String
+        @Option(help: "The excluded member's login.") var user: String
+        @Option var reason: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let context = try CommandContext(options)
+                let eligibility = try await context.withStore { store in
+                    try await context.engine(store).liftExclusion(
+                        EligibilityID(rawValue: id), userLogin: user, reason: reason, by: context.operatorActor, source: .cli)
+                }
+                print("\(user) is eligible through eligibility \(eligibility.id) again (\(eligibility.role) at \(eligibility.scope))")
+            }
+        }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List eligibilities.")
         @OptionGroup var options: GlobalOptions
@@ -71,7 +90,9 @@ struct EligibilityCommand: AsyncParsableCommand {
                             case .user(let id): try await transaction.user(id: id)?.record.login ?? id.rawValue
                             case .group(let id): "group:" + (try await transaction.group(id: id)?.name ?? id.rawValue)
                             }
-                            rows.append(EligibilityView(eligibility, principalName: name))
+                            var excluded: [String] = []
+                            for id in eligibility.excludedUserIDs.sorted() { excluded.append(try await transaction.user(id: id)?.record.login ?? id.rawValue) }
+                            rows.append(EligibilityView(eligibility, principalName: name, excluded: excluded))
                         }
                         return rows
                     }
@@ -80,8 +101,11 @@ struct EligibilityCommand: AsyncParsableCommand {
                 case .json: print(try JSONOutput.encode(rows))
                 case .table:
                     print(TableRenderer(
-                        headers: ["ID", "PRINCIPAL", "ROLE", "SCOPE", "START", "END", "SOURCE"],
-                        rows: rows.map { [$0.id, $0.principal, $0.role, $0.scope, formatTime($0.startAt), formatTime($0.endAt), $0.source] }
+                        headers: ["ID", "PRINCIPAL", "ROLE", "SCOPE", "START", "END", "SOURCE", "EXCLUDED"],
+                        rows: rows.map {
+                            [$0.id, $0.principal, $0.role, $0.scope, formatTime($0.startAt), formatTime($0.endAt), $0.source,
+                             $0.excluded.isEmpty ? "—" : $0.excluded.joined(separator: " ")]
+                        }
                     ).render())
                 }
             }
@@ -98,8 +122,10 @@ struct EligibilityView: Encodable {
     let endAt: Date?
     let source: String
     let justification: String?
+    /// Members an access review excluded from a group's eligibility.
+    let excluded: [String]
 
-    init(_ eligibility: Eligibility, principalName: String) {
+    init(_ eligibility: Eligibility, principalName: String, excluded: [String]) {
         id = eligibility.id.rawValue
         principal = principalName
         role = eligibility.role.rawValue
@@ -111,6 +137,7 @@ struct EligibilityView: Encodable {
         case .rule(let rule): "rule:\(rule) (read-only)"
         }
         justification = eligibility.justification
+        self.excluded = excluded
     }
 }
 

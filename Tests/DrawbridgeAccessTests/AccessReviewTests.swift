@@ -201,4 +201,43 @@ struct AccessReviewTests {
             #expect(runs.last.map { $0.startAt > now } == true, "the next run is in the future, not one of the four missed weeks")
         }
     }
+
+    @Test("a disabled member of an eligible group gets an item recommended for denial; the exclusion it earns can be lifted")
+    func disabledMemberAndExclusion() async throws {
+        let disabledRule = "  users: { disabled: { attribute: employeeType, equals: disabled } }"
+        try await AccessHarness.with(ldif: [Self.base], directoryYAML: disabledRule) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            let engine = harness.engine
+            let ops = try #require(try await harness.store.group(dn: try .init("cn=ops,ou=groups,dc=example,dc=org")))
+            let eligibility = try await engine.addEligibility(
+                .group(ops.id), scope: try ScopePath("/subscriptions/prod"), role: RoleName(rawValue: "owner")!, start: nil,
+                end: harness.clock.now().addingTimeInterval(300 * 86400), justification: "ops rota", by: harness.operatorActor, source: .cli)
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.userDN("dave"))
+                changetype: modify
+                replace: employeeType
+                employeeType: disabled
+                """)
+            try await harness.sync()
+            let now = harness.clock.now()
+            let campaign = ReviewCampaign(
+                name: "ops", scopes: [.root], roles: [], subjects: [.eligible], groupMode: .perUser,
+                reviewers: ReviewerSelection(users: [try await Self.id(harness, "frank")]),
+                recurrence: Recurrence(frequency: .once, startAt: now, duration: 86400), noResponse: .recommendation,
+                createdBy: harness.operatorActor, createdAt: now)
+            let (_, instance) = try await engine.createReview(campaign, by: harness.operatorActor, source: .cli)
+            let items = try await Self.items(harness, instance)
+            #expect(items.first { $0.holder == "dave" }?.recommendationReason == "the account is disabled in the directory")
+            _ = try await engine.completeReview(instance.id, by: harness.operatorActor, source: .cli)
+            let excluded = try await harness.store.withAccessTransaction(commit: false) { try await $0.eligibility(id: eligibility.id) }
+            #expect(excluded?.excludedUserIDs == [try await Self.id(harness, "dave")])
+
+            await #expect(throws: ActionRefused.self, "carol was never excluded") {
+                _ = try await engine.liftExclusion(eligibility.id, userLogin: "carol", reason: "back", by: harness.operatorActor, source: .cli)
+            }
+            let lifted = try await engine.liftExclusion(eligibility.id, userLogin: "dave", reason: "back from leave", by: harness.operatorActor, source: .cli)
+            #expect(lifted.excludedUserIDs.isEmpty)
+            #expect(try await harness.auditActions().contains("eligibility.included:success"))
+        }
+    }
 }

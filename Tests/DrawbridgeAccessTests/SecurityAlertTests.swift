@@ -37,6 +37,9 @@ struct SecurityAlertTests {
             let first = try await harness.engine.evaluateAlerts(directoryProblem: nil)
             let drift = try #require(first.raised.first { $0.kind == .membershipOutsideDrawbridge })
             #expect(drift.severity == .high && drift.items == ["bob"])
+            _ = try await harness.engine.dismissAlert(drift.id, reason: "bob is the break-glass account", by: harness.operatorActor, source: .cli)
+            _ = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            #expect(try await Self.open(harness)[drift.id] == nil, "dismissed while nothing new turns up")
 
             try await harness.directory.modify(ldif: """
                 dn: \(Fixtures.groupDN("pim-prod-web-owner"))
@@ -45,7 +48,8 @@ struct SecurityAlertTests {
                 member: \(Fixtures.userDN("carol"))
                 """)
             _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
-            _ = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            let reopened = try await harness.engine.evaluateAlerts(directoryProblem: nil)
+            #expect(reopened.raised.map(\.id) == [drift.id], "a new member outside Drawbridge opens the dismissed alert again")
             #expect(try await Self.open(harness)[drift.id]?.items == ["bob", "carol"])
 
             try await harness.directory.modify(ldif: """
@@ -81,6 +85,11 @@ struct SecurityAlertTests {
                 changetype: modify
                 replace: employeeType
                 employeeType: disabled
+
+                dn: \(Fixtures.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                add: member
+                member: \(Fixtures.userDN("alice"))
                 """)
             try await harness.sync()
             let raised = try await harness.engine.evaluateAlerts(directoryProblem: nil).raised
@@ -89,7 +98,11 @@ struct SecurityAlertTests {
             await #expect(throws: ActionRefused.self, "a user is not an administrator") {
                 _ = try await harness.engine.fixAlert(alert.id, by: .user(try require_user(try await harness.store.user(login: "bob"), "bob").record), source: .api)
             }
+            #expect(alert.items.contains("member of \(Fixtures.groupDN("pim-prod-web-owner"))"))
             _ = try await harness.engine.fixAlert(alert.id, by: harness.operatorActor, source: .cli)
+            try await harness.applier.applyReady()
+            try await harness.sync()
+            #expect(try await harness.members("pim-prod-web-owner") == [Fixtures.userDN("bob").lowercased()], "the fix took her out of the group too")
             let after = try await harness.engine.evaluateAlerts(directoryProblem: nil)
             #expect(after.resolved.map(\.id) == [alert.id])
             #expect(try await harness.store.withAccessTransaction(commit: false) { try await $0.eligibilities(role: nil) }.isEmpty)

@@ -69,6 +69,8 @@ public struct SecurityAlert: Hashable, Sendable, Codable, Identifiable {
     public var dismissedAt: Date?
     public var dismissedBy: String?
     public var dismissReason: String?
+    /// What the alert concerned when it was dismissed: something new beyond it opens the alert again.
+    public var dismissedItems: [String]?
 
     public init(finding: AlertFinding, at time: Date) {
         self.id = finding.id
