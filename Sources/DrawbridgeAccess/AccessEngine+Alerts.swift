@@ -55,7 +55,7 @@ extension AccessEngine {
                 evaluation.raised.append(alert)
                 evaluation.openByKind[alert.kind, default: 0] += 1
             }
-            if !directoryChecked, let unreachable = known.removeValue(forKey: AlertRules.unreachableID), unreachable.state == .open {
+            if !directoryChecked, let unreachable = known.removeValue(forKey: AlertFinding.id(forKey: AlertRules.unreachableKey)), unreachable.state == .open {
                 evaluation.openByKind[unreachable.kind, default: 0] += 1
             }
             for var alert in known.values where alert.state != .resolved {

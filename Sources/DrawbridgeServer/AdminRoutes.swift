@@ -234,11 +234,7 @@ struct AdminRoutes {
         case "json":
             return try AuditList(records: rows).response(from: request, context: context)
         case "csv":
-            let text = ([AuditRow.csvHeader] + rows.map(\.csvLine)).joined(separator: "\r\n") + "\r\n"
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"drawbridge-audit.csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+            return csvResponse(header: AuditRow.csvHeader, lines: rows.map(\.csvLine), filename: "drawbridge-audit.csv")
         case let other:
             throw APIProblem.badRequest("format '\(other)' is not json or csv")
         }

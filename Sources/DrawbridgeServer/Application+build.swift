@@ -49,13 +49,20 @@ public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeR
     let signedIn = api.group().add(middleware: RequireSignIn()).add(middleware: CSRFMiddleware())
     account.register(on: signedIn)
     SelfServiceRoutes(services: services).register(on: signedIn)
-    AdminRoutes(services: services).register(on: signedIn.group("admin").add(middleware: RequireSignIn(administrator: true)))
+    ReviewerRoutes(services: services).register(on: signedIn)
+    let administration = signedIn.group("admin").add(middleware: RequireSignIn(administrator: true))
+    AdminRoutes(services: services).register(on: administration)
+    GovernanceAdminRoutes(services: services).register(on: administration)
 
     let pages = try WebRenderer()
     let web = WebRoutes(services: services, sessions: cookies, pages: pages)
     web.registerPublic(on: sessions.group().add(middleware: WebPageMiddleware(pages: pages, requireSignIn: false)).add(middleware: CSRFMiddleware()))
     let signedInPages = sessions.group().add(middleware: WebPageMiddleware(pages: pages)).add(middleware: CSRFMiddleware())
     web.register(on: signedInPages)
-    WebAdminRoutes(web: web).register(on: signedInPages.group().add(middleware: WebPageMiddleware(pages: pages, administrator: true)))
+    let governance = WebGovernanceRoutes(web: web)
+    governance.registerReviewer(on: signedInPages)
+    let administratorPages = signedInPages.group().add(middleware: WebPageMiddleware(pages: pages, administrator: true))
+    WebAdminRoutes(web: web).register(on: administratorPages)
+    governance.registerAdministrator(on: administratorPages)
     return router
 }

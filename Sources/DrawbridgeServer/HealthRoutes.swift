@@ -23,10 +23,8 @@ struct HealthRoutes {
             context.logger.error("readiness: the store does not answer", metadata: ["error": "\(error)"])
             throw APIProblem(.serviceUnavailable, "Not ready", detail: "the store does not answer")
         }
-        do {
-            _ = try await services.pool.withConnection { try await $0.whoAmI() }
-        } catch {
-            context.logger.error("readiness: the directory does not answer", metadata: ["error": "\(error)"])
+        if let problem = await services.pool.unreachableReason() {
+            context.logger.error("readiness: the directory does not answer", metadata: ["error": "\(problem)"])
             throw APIProblem(.serviceUnavailable, "Not ready", detail: "the directory does not answer")
         }
         return StatusView(status: "ready")

@@ -227,3 +227,95 @@ enum WebFormat {
             reason: activation.endReason?.rawValue ?? activation.failureReason ?? activation.decisions.last?.reason ?? "")
     }
 }
+
+struct ReviewItemRow: Sendable {
+    var id: String
+    var holder: String
+    var via: String
+    var role: String
+    var scope: String
+    var kind: String
+    var reviewers: String
+    var recommendation: String
+    var recommendationReason: String
+    var decision: String
+    var reason: String
+    var decidedBy: String
+    var outcome: String
+    var undecided: Bool
+}
+
+struct MyReviewsPage: Sendable {
+    struct Review: Sendable {
+        var id: String
+        var name: String
+        var end: String
+        var reasonRequired: Bool
+        var pending: Int
+        var items: [ReviewItemRow]
+    }
+
+    var frame: PageFrame
+    var reviews: [Review]
+}
+
+struct AdminReviewsPage: Sendable {
+    struct Review: Sendable {
+        var id: String
+        var name: String
+        var run: Int
+        var status: String
+        var start: String
+        var end: String
+        var progress: String
+    }
+
+    var frame: PageFrame
+    var reviews: [Review]
+    var frequencies: [String]
+    var noResponses: [String]
+}
+
+struct AdminReviewPage: Sendable {
+    var frame: PageFrame
+    var id: String
+    var name: String
+    var run: Int
+    var status: String
+    var start: String
+    var end: String
+    var noResponse: String
+    var progress: String
+    var canComplete: Bool
+    var canApply: Bool
+    var items: [ReviewItemRow]
+}
+
+struct AlertsPage: Sendable {
+    struct Alert: Sendable {
+        var id: String
+        var severity: String
+        var state: String
+        var title: String
+        var detail: String
+        var items: [String]
+        var fix: String?
+        var raised: String
+        var isOpen: Bool
+        var note: String
+    }
+
+    var frame: PageFrame
+    var showingAll: Bool
+    var alerts: [Alert]
+}
+
+extension WebFormat {
+    static func reviewRow(_ item: ReviewItem) -> ReviewItemRow {
+        ReviewItemRow(
+            id: item.id.rawValue, holder: item.holder, via: item.viaGroup.map { "via group \($0)" } ?? "", role: item.role.rawValue,
+            scope: item.scope.description, kind: item.kind == .eligibility ? "eligible" : "assigned", reviewers: item.reviewerLogins.joined(separator: ", "),
+            recommendation: item.recommendation.rawValue, recommendationReason: item.recommendationReason, decision: item.decision?.rawValue ?? "",
+            reason: item.reason ?? "", decidedBy: item.decidedBy ?? "", outcome: item.outcome?.rawValue ?? "", undecided: item.decision == nil)
+    }
+}

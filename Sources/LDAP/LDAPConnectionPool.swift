@@ -96,3 +96,15 @@ public actor LDAPConnectionPool {
         if !waiters.isEmpty { waiters.removeFirst().resume() }
     }
 }
+
+extension LDAPConnectionPool {
+    /// Why the directory does not answer a Who-am-I with the pool's bind, or nil when it does.
+    public nonisolated func unreachableReason() async -> String? {
+        do {
+            _ = try await withConnection { try await $0.whoAmI() }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DrawbridgeCore
+import DrawbridgeServer
 import DrawbridgeStore
 import Foundation
 
@@ -40,7 +41,7 @@ struct AlertsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let context = try CommandContext(options)
                 let pool = context.makePool()
-                let problem = await directoryProblem(pool)
+                let problem = await pool.unreachableReason()
                 await pool.close()
                 let evaluation = try await context.withStore { store in
                     try await context.engine(store).evaluateAlerts(directoryProblem: problem, source: .cli)
@@ -83,35 +84,5 @@ struct AlertsCommand: AsyncParsableCommand {
                 print("Dismissed \(alert.id)")
             }
         }
-    }
-}
-
-struct AlertView: Encodable {
-    let id: String
-    let kind: String
-    let severity: String
-    let state: String
-    let title: String
-    let detail: String
-    let items: [String]
-    let fix: String?
-    let raisedAt: Date
-    let resolvedAt: Date?
-    let dismissedBy: String?
-    let dismissReason: String?
-
-    init(_ alert: SecurityAlert) {
-        id = alert.id
-        kind = alert.kind.rawValue
-        severity = alert.severity.rawValue
-        state = alert.state.rawValue
-        title = alert.title
-        detail = alert.detail
-        items = alert.items
-        fix = alert.fix?.summary
-        raisedAt = alert.raisedAt
-        resolvedAt = alert.resolvedAt
-        dismissedBy = alert.dismissedBy
-        dismissReason = alert.dismissReason
     }
 }

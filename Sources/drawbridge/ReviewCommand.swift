@@ -1,5 +1,6 @@
 import ArgumentParser
 import DrawbridgeCore
+import DrawbridgeServer
 import DrawbridgeStore
 import Foundation
 
@@ -105,7 +106,7 @@ struct ReviewCommand: AsyncParsableCommand {
                 let context = try CommandContext(options)
                 let items = try await context.withStore { try await reviewItems(ReviewInstanceID(rawValue: id), $0) }
                 switch format {
-                case .json: print(try JSONOutput.encode(items))
+                case .json: print(try JSONOutput.encode(items.map(ReviewItemView.init)))
                 case .table:
                     print(TableRenderer(
                         headers: ["ITEM", "HOLDER", "VIA", "ROLE", "SCOPE", "REVIEWERS", "RECOMMENDED", "DECISION", "OUTCOME"],
@@ -179,30 +180,6 @@ func reviewItems(_ id: ReviewInstanceID, _ store: any DrawbridgeStore) async thr
     try await store.withAccessTransaction(commit: false) { transaction in
         guard try await transaction.reviewInstance(id: id) != nil else { throw CommandFailure("no review \(id); see drawbridge review list") }
         return try await transaction.reviewItems(instanceID: id)
-    }
-}
-
-struct ReviewView: Encodable {
-    let id: String
-    let campaignID: String
-    let name: String
-    let run: Int
-    let status: String
-    let startAt: Date
-    let endAt: Date
-    let items: Int
-    let decided: Int
-
-    init(_ instance: ReviewInstance, _ campaign: ReviewCampaign, items: [ReviewItem]) {
-        id = instance.id.rawValue
-        campaignID = campaign.id.rawValue
-        name = campaign.name
-        run = instance.index + 1
-        status = instance.status.rawValue
-        startAt = instance.startAt
-        endAt = instance.endAt
-        self.items = items.count
-        decided = items.filter { $0.decision != nil }.count
     }
 }
 

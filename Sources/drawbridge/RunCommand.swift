@@ -77,7 +77,7 @@ extension CommandContext {
                 _ = try await engine.runReviews()
             },
             PeriodicService(name: "security alerts", interval: access.governanceInterval, logger: logger) {
-                _ = try await engine.evaluateAlerts(directoryProblem: await directoryProblem(pool))
+                _ = try await engine.evaluateAlerts(directoryProblem: await pool.unreachableReason())
             },
             NotificationService(dispatcher: dispatcher),
         ]
@@ -119,15 +119,5 @@ struct PeriodicService: Service {
                 }
             }
         }
-    }
-}
-
-/// Why the directory does not answer a Who-am-I, or nil when it does; for the "directory unreachable" alert.
-func directoryProblem(_ pool: LDAPConnectionPool) async -> String? {
-    do {
-        _ = try await pool.withConnection { try await $0.whoAmI() }
-        return nil
-    } catch {
-        return "\(error)"
     }
 }

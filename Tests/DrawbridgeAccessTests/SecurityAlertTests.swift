@@ -20,15 +20,6 @@ struct SecurityAlertTests {
         Dictionary(uniqueKeysWithValues: try await harness.engine.alerts(states: [.open]).map { ($0.id, $0) })
     }
 
-    static func probe(_ harness: AccessHarness) async -> String? {
-        do {
-            _ = try await harness.pool.withConnection { try await $0.whoAmI() }
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test("drift: a member added with ldapmodify behind Drawbridge's back raises a high alert; removing it resolves it; both audited")
     func drift() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
@@ -114,14 +105,14 @@ struct SecurityAlertTests {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
             try await harness.relaxPolicy(role: "owner") { $0.requireMFA = true }
             try await harness.directory.stop()
-            let problem = await Self.probe(harness)
+            let problem = await harness.pool.unreachableReason()
             #expect(problem != nil)
             let raised = try await harness.engine.evaluateAlerts(directoryProblem: problem).raised
             #expect(raised.contains { $0.kind == .directoryUnreachable })
             try await harness.directory.restart()
             var resolved: [SecurityAlert] = []
             for _ in 0..<20 where resolved.isEmpty {
-                resolved = try await harness.engine.evaluateAlerts(directoryProblem: await Self.probe(harness)).resolved
+                resolved = try await harness.engine.evaluateAlerts(directoryProblem: await harness.pool.unreachableReason()).resolved
                 if resolved.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
             }
             #expect(resolved.contains { $0.kind == .directoryUnreachable })

@@ -124,6 +124,17 @@ struct ActivationAPITests {
                 (.post, "/api/v1/admin/sync", nil),
                 (.post, "/api/v1/admin/reconcile?dryRun=true", nil),
                 (.get, "/api/v1/admin/audit", nil),
+                (.get, "/api/v1/admin/reviews", nil),
+                (.post, "/api/v1/admin/reviews", #"{"name":"q","scopes":["/"],"duration":"7d","reviewers":["bob"]}"#),
+                (.get, "/api/v1/admin/reviews/nothing", nil),
+                (.get, "/api/v1/admin/reviews/nothing/export", nil),
+                (.post, "/api/v1/admin/reviews/nothing/complete", nil),
+                (.post, "/api/v1/admin/reviews/nothing/apply", nil),
+                (.get, "/api/v1/admin/alerts", nil),
+                (.post, "/api/v1/admin/alerts/evaluate", nil),
+                (.get, "/api/v1/admin/alerts/nothing", nil),
+                (.post, "/api/v1/admin/alerts/nothing/fix", nil),
+                (.post, "/api/v1/admin/alerts/nothing/dismiss", #"{"reason":"x"}"#),
             ]
             let anonymous = APIClient(client)
             let user = APIClient(client)
@@ -155,6 +166,7 @@ struct ActivationAPITests {
                 (.post, "/api/v1/activations/x/cancel"), (.get, "/api/v1/approvals"), (.post, "/api/v1/approvals/x/approve"),
                 (.post, "/api/v1/approvals/x/deny"), (.get, "/api/v1/tokens"), (.post, "/api/v1/tokens"), (.delete, "/api/v1/tokens/x"),
                 (.post, "/api/v1/mfa/enrollment"), (.post, "/api/v1/mfa/enrollment/confirm"), (.post, "/api/v1/mfa/verify"),
+                (.get, "/api/v1/reviews/mine"), (.post, "/api/v1/reviews/decisions"),
             ]
             for (method, path) in routes {
                 #expect(try await anonymous.send(method, path, json: "{}").status == .unauthorized, "\(method) \(path)")

@@ -29,9 +29,14 @@ final class FormBrowser: @unchecked Sendable {
     /// Posts a form with the CSRF token of the page last loaded, and follows the redirect.
     @discardableResult
     func post(_ path: String, _ fields: [String: String]) async throws -> HTTPResponse.Status {
-        var all = fields
-        all["_csrf"] = csrf
-        let body = all.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&")
+        try await post(path, pairs: fields.map { ($0.key, $0.value) })
+    }
+
+    /// The same with fields in order, a name given more than once (checkboxes) as a browser sends it.
+    @discardableResult
+    func post(_ path: String, pairs: [(String, String)]) async throws -> HTTPResponse.Status {
+        let all = pairs + [("_csrf", csrf)]
+        let body = all.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         if let cookie = api.cookie { headers[.cookie] = "drawbridge_session=\(cookie)" }
         let response = try await api.client.executeRequest(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))

@@ -43,7 +43,7 @@ public struct AlertInput: Sendable {
 }
 
 public enum AlertRules {
-    public static let unreachableID = "directory:unreachable"
+    public static let unreachableKey = "directory:unreachable"
 
     /// Every condition that holds at `now`.
     public static func evaluate(_ input: AlertInput, thresholds: AlertThresholds, now: Date) -> [AlertFinding] {
@@ -56,16 +56,16 @@ public enum AlertRules {
         findings += inactiveAccounts(input, now)
         if let problem = input.directoryProblem {
             findings.append(AlertFinding(
-                id: unreachableID, kind: .directoryUnreachable, title: "The directory is unreachable",
+                key: unreachableKey, kind: .directoryUnreachable, title: "The directory is unreachable",
                 detail: "Drawbridge cannot reach the directory: \(problem). Grants and removals wait until it answers.", items: []))
         }
         if let oldest = input.oldestPendingChange, now.timeIntervalSince(oldest) > thresholds.backlogAge {
             findings.append(AlertFinding(
-                id: "directory:backlog", kind: .changeBacklog, title: "Membership changes are waiting",
+                key: "directory:backlog", kind: .changeBacklog, title: "Membership changes are waiting",
                 detail: "The oldest pending grant or removal has waited since \(oldest.iso8601), longer than \(DurationText.format(thresholds.backlogAge)).",
                 items: []))
         }
-        return findings.sorted { ($0.kind.severity, $1.id) > ($1.kind.severity, $0.id) }
+        return findings.sorted { ($0.kind.severity, $1.key) > ($1.kind.severity, $0.key) }
     }
 
     static func login(_ id: DirectoryEntryID, _ input: AlertInput) -> String { input.users[id]?.record.login ?? id.rawValue }
@@ -74,7 +74,7 @@ public enum AlertRules {
         Dictionary(grouping: input.openDrift, by: \.groupID).map { groupID, findings in
             let dn = findings[0].groupDN.description
             return AlertFinding(
-                id: "drift:\(groupID)", kind: .membershipOutsideDrawbridge, title: "Membership granted outside Drawbridge",
+                key: "drift:\(groupID)", kind: .membershipOutsideDrawbridge, title: "Membership granted outside Drawbridge",
                 detail: "\(findings.count) member(s) of \(dn) were added without a grant from Drawbridge.",
                 items: findings.map { $0.userLogin ?? $0.memberDN.description }.sorted())
         }
@@ -100,7 +100,7 @@ public enum AlertRules {
             let percent = everyone == 0 ? 0 : Double(permanent.count) * 100 / Double(everyone)
             guard permanent.count > thresholds.maxPermanentMembers && percent > thresholds.maxPermanentPercent else { return nil }
             return AlertFinding(
-                id: "permanent:\(binding.scope):\(binding.role)", kind: .tooManyPermanentMembers,
+                key: "permanent:\(binding.scope):\(binding.role)", kind: .tooManyPermanentMembers,
                 title: "Too many permanent members of \(binding.role) at \(binding.scope)",
                 detail: "\(permanent.count) of \(everyone) holders (\(Int(percent.rounded()))%) hold it permanently; the limits are "
                     + "\(thresholds.maxPermanentMembers) and \(Int(thresholds.maxPermanentPercent))%. Make them eligible instead.",
@@ -129,7 +129,7 @@ public enum AlertRules {
             }
             let manual = eligibility.source == .manual
             return AlertFinding(
-                id: "unused:\(eligibility.id)", kind: .eligibleButUnused, title: "\(name) is eligible for \(eligibility.role) but does not use it",
+                key: "unused:\(eligibility.id)", kind: .eligibleButUnused, title: "\(name) is eligible for \(eligibility.role) but does not use it",
                 detail: "Nobody activated \(eligibility.role) at \(eligibility.scope) through this eligibility in the last \(days) days."
                     + (manual ? "" : " It comes from a rule in the configuration; change the rule or the group to remove it."),
                 items: [name, "\(eligibility.role) at \(eligibility.scope)"], fix: manual ? .removeEligibility(eligibility.id) : nil)
@@ -148,7 +148,7 @@ public enum AlertRules {
             guard activations.count >= thresholds.frequentActivations else { return nil }
             let who = login(key.user, input)
             return AlertFinding(
-                id: "frequent:\(key.user):\(key.scope):\(key.role)", kind: .activatedTooFrequently,
+                key: "frequent:\(key.user):\(key.scope):\(key.role)", kind: .activatedTooFrequently,
                 title: "\(who) activates \(key.role) at \(key.scope) very often",
                 detail: "\(activations.count) activations within \(DurationText.format(thresholds.frequentWindow)); a longer maximum duration "
                     + "or an assignment may fit the work better, or the account may be misused.",
@@ -162,7 +162,7 @@ public enum AlertRules {
             let missing = [policy.requireMFA ? nil : "MFA", policy.requireJustification ? nil : "a justification"].compactMap { $0 }
             guard !missing.isEmpty else { return nil }
             return AlertFinding(
-                id: "policy:\(binding.scope):\(binding.role)", kind: .weakActivationPolicy,
+                key: "policy:\(binding.scope):\(binding.role)", kind: .weakActivationPolicy,
                 title: "\(binding.role) at \(binding.scope) can be activated without \(missing.joined(separator: " or "))",
                 detail: "Activating \(binding.role) at \(binding.scope) puts people in \(binding.groupDN) without asking for \(missing.joined(separator: " or ")).",
                 items: ["\(binding.role) at \(binding.scope)"], fix: .requireMFAAndJustification(binding.scope, binding.role))
@@ -198,7 +198,7 @@ public enum AlertRules {
             let who = login(userID, input)
             var seen: Set<String> = []
             return AlertFinding(
-                id: "account:\(userID)", kind: .inactiveAccountHoldsAccess, title: "\(who) is \(state) the directory but still holds access",
+                key: "account:\(userID)", kind: .inactiveAccountHoldsAccess, title: "\(who) is \(state) the directory but still holds access",
                 detail: "The account \(who) is \(state) the directory and still holds privileged access.",
                 items: held.filter { seen.insert($0).inserted }.sorted(), fix: .revokeAccess(userID))
         }

@@ -54,8 +54,10 @@ public struct SecurityAlert: Hashable, Sendable, Codable, Identifiable {
         case resolved
     }
 
-    /// Stable for one condition on one subject, so a re-evaluation finds the alert it raised before.
+    /// Stable for one condition on one subject, so a re-evaluation finds the alert it raised before; safe in a URL.
     public var id: String
+    /// The condition and its subject in words, such as `drift:GROUP-ID`.
+    public var key: String
     public var kind: Kind
     public var title: String
     public var detail: String
@@ -74,6 +76,7 @@ public struct SecurityAlert: Hashable, Sendable, Codable, Identifiable {
 
     public init(finding: AlertFinding, at time: Date) {
         self.id = finding.id
+        self.key = finding.key
         self.kind = finding.kind
         self.title = finding.title
         self.detail = finding.detail
@@ -89,21 +92,26 @@ public struct SecurityAlert: Hashable, Sendable, Codable, Identifiable {
 
 /// One condition found by an evaluation.
 public struct AlertFinding: Hashable, Sendable {
-    public var id: String
+    public var key: String
     public var kind: SecurityAlert.Kind
     public var title: String
     public var detail: String
     public var items: [String]
     public var fix: SecurityAlert.Fix?
 
-    public init(id: String, kind: SecurityAlert.Kind, title: String, detail: String, items: [String], fix: SecurityAlert.Fix? = nil) {
-        self.id = id
+    public init(key: String, kind: SecurityAlert.Kind, title: String, detail: String, items: [String], fix: SecurityAlert.Fix? = nil) {
+        self.key = key
         self.kind = kind
         self.title = title
         self.detail = detail
         self.items = items
         self.fix = fix
     }
+
+    public var id: String { Self.id(forKey: key) }
+
+    /// Scopes and DNs in a key hold `/`, `,` and `=`; the id is a digest of it that a URL path carries as it is.
+    public static func id(forKey key: String) -> String { "alert-" + sha256Hex(key).prefix(16) }
 }
 
 /// Limits the alert rules compare against.
