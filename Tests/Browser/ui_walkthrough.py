@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Drives the web UI in a real browser (Chromium through chromedriver and Selenium), as a person would.
 
-alice signs in, enrolls TOTP from the QR page, and requests a role that needs bob's approval; bob signs in and
-approves; alice's DN appears in the LDAP group; alice signs in again with password and TOTP, deactivates, and
-her DN leaves the group. On failure a screenshot and the page source go to --artifacts.
+Scenario `activation`: alice signs in, enrolls TOTP from the QR page, and requests a role that needs bob's
+approval; bob signs in and approves; alice's DN appears in the LDAP group; alice signs in again with password and
+TOTP, deactivates, and her DN leaves the group.
+
+Scenario `review`: bob, the reviewer of an access review in progress, selects alice's item, denies it with a
+reason; the administrator dana completes the review on its page; alice's DN leaves the LDAP group.
+
+On failure a screenshot and the page source go to --artifacts.
 """
 import argparse
 import base64
@@ -20,7 +25,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -74,10 +78,19 @@ class Walkthrough:
         field.clear()
         field.send_keys(value)
 
-    def submit(self, form):
+    def submit(self, form, button="button[type=submit]"):
         """Submits and waits until the browser has left the page, so the next look is at the page the server sent."""
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(form))
+        form.find_element(By.CSS_SELECTOR, button).click()
+
+        def left(_driver):
+            # Chromium answers a look at an element of the page being replaced either as stale or as an inspector error.
+            try:
+                form.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(self.driver, 30).until(left)
 
     def form(self, action):
         return self.driver.find_element(By.CSS_SELECTOR, "form[action='%s']" % action)
@@ -127,7 +140,28 @@ class Walkthrough:
             time.sleep(0.3)
         raise AssertionError("%s: %s is %sin %s" % (self.step, self.args.member_dn, "not " if present else "still ", self.args.group_dn))
 
-    def run(self):
+    def run_review(self):
+        self.sign_in("bob")
+        self.step = "decide the review item"
+        self.go("/reviews")
+        self.expect("alice")
+        form = self.form("/reviews/decide")
+        form.find_element(By.CSS_SELECTOR, "input[name=item]").click()
+        self.fill("reason", "left the on-call rota", form)
+        self.submit(form, "button[value=deny]")
+        self.expect("Denied 1 item")
+        self.sign_out()
+
+        self.sign_in("dana")
+        self.step = "complete the review"
+        self.go("/admin/reviews")
+        self.driver.find_element(By.LINK_TEXT, self.args.review_name).click()
+        self.expect("left the on-call rota")
+        self.submit(next(f for f in self.driver.find_elements(By.TAG_NAME, "form") if f.get_attribute("action").endswith("/complete")))
+        self.expect("applied")
+        self.wait_for_member(False)
+
+    def run_activation(self):
         self.sign_in("alice")
         self.step = "enroll TOTP"
         self.go("/mfa")
@@ -186,13 +220,15 @@ def main():
         parser.add_argument("--" + name, required=True)
     parser.add_argument("--password-prefix", default="")
     parser.add_argument("--password-suffix", default="")
+    parser.add_argument("--scenario", choices=["activation", "review"], default="activation")
+    parser.add_argument("--review-name", default="")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = parser.parse_args()
     os.makedirs(args.artifacts, exist_ok=True)
     walkthrough = Walkthrough(args)
     try:
-        walkthrough.run()
+        walkthrough.run_review() if args.scenario == "review" else walkthrough.run_activation()
         print("browser walkthrough passed")
     except Exception as error:
         screenshot = walkthrough.save_artifacts()
