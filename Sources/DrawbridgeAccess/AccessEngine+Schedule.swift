@@ -139,8 +139,9 @@ extension AccessEngine {
 
     /// After a directory sync: re-derives the eligibilities of the eligibility rules from the groups as synced,
     /// then revokes what users no longer may hold (eligibility gone, account disabled or deleted).
+    /// Ends with an evaluation of the security alerts, so every sync (CLI, API or service) brings them up to date.
     public func followUpSync() async throws -> SyncFollowUpReport {
-        try await transaction(dryRun: false, actor: .system("sync"), source: .sync) { context in
+        let report = try await transaction(dryRun: false, actor: .system("sync"), source: .sync) { context in
             var report = SyncFollowUpReport()
             let transaction = context.transaction
             struct Key: Hashable {
@@ -188,6 +189,8 @@ extension AccessEngine {
             report.revoked = try await revokeIneligible(context, reason: nil)
             return report
         }
+        _ = try await evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .sync)
+        return report
     }
 
     /// Revokes live activations whose user may no longer hold them, and ends assignments of disabled or

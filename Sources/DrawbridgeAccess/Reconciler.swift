@@ -50,7 +50,7 @@ public struct Reconciler: Sendable {
         }
         let snapshot = actual
         let configuration = engine.configuration
-        return try await engine.transaction(dryRun: dryRun, actor: .system("reconciler"), source: source) { context in
+        let results = try await engine.transaction(dryRun: dryRun, actor: .system("reconciler"), source: source) { context in
             var results: [GroupResult] = []
             let states = try await context.transaction.bindingStates()
             let openFindings = try await context.transaction.driftFindings(openOnly: true)
@@ -162,6 +162,9 @@ public struct Reconciler: Sendable {
             }
             return results
         }
+        // Drift is one of the alerts: every reconcile, from anywhere, brings them up to date.
+        if !dryRun { _ = try await engine.evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: source) }
+        return results
     }
 
     static func effectName(_ policy: DriftPolicy) -> String {

@@ -67,11 +67,9 @@ extension CommandContext {
             PeriodicService(name: "sync", interval: access.syncInterval, logger: logger) {
                 _ = try await synchronizer.sync(.automatic)
                 _ = try await engine.followUpSync()
-                _ = try await engine.evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .sync)
             },
             PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)
-                _ = try await engine.evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .reconciler)
             },
             PeriodicService(name: "access reviews", interval: access.governanceInterval, logger: logger) {
                 _ = try await engine.runReviews()

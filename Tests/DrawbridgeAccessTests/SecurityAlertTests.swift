@@ -25,8 +25,7 @@ struct SecurityAlertTests {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
             try await harness.relaxPolicy(role: "owner")
             _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
-            let first = try await harness.engine.evaluateAlerts(directoryProblem: nil)
-            let drift = try #require(first.raised.first { $0.kind == .membershipOutsideDrawbridge })
+            let drift = try #require(try await Self.open(harness).values.first { $0.kind == .membershipOutsideDrawbridge }, "the reconcile raised it")
             #expect(drift.severity == .high && drift.items == ["bob"])
             _ = try await harness.engine.dismissAlert(drift.id, reason: "bob is the break-glass account", by: harness.operatorActor, source: .cli)
             _ = try await harness.engine.evaluateAlerts(directoryProblem: nil)
@@ -39,9 +38,7 @@ struct SecurityAlertTests {
                 member: \(Fixtures.userDN("carol"))
                 """)
             _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
-            let reopened = try await harness.engine.evaluateAlerts(directoryProblem: nil)
-            #expect(reopened.raised.map(\.id) == [drift.id], "a new member outside Drawbridge opens the dismissed alert again")
-            #expect(try await Self.open(harness)[drift.id]?.items == ["bob", "carol"])
+            #expect(try await Self.open(harness)[drift.id]?.items == ["bob", "carol"], "a new member outside Drawbridge opens the dismissed alert again")
 
             try await harness.directory.modify(ldif: """
                 dn: \(Fixtures.groupDN("pim-prod-web-owner"))
@@ -58,8 +55,7 @@ struct SecurityAlertTests {
             try await harness.eligible("alice", scope: "/subscriptions/prod", role: "owner")
             _ = try await harness.activate("alice", scope: Self.web, role: "owner")
             _ = try await harness.reconciler.reconcile(dryRun: false, enforce: false, source: .cli)
-            let cleared = try await harness.engine.evaluateAlerts(directoryProblem: nil)
-            #expect(cleared.resolved.map(\.id).contains(drift.id))
+            #expect(try await harness.engine.alerts(states: [.resolved]).map(\.id).contains(drift.id))
             let actions = try await harness.auditActions()
             #expect(actions.contains("alert.raised:success") && actions.contains("alert.resolved:success"))
         }
@@ -83,8 +79,7 @@ struct SecurityAlertTests {
                 member: \(Fixtures.userDN("alice"))
                 """)
             try await harness.sync()
-            let raised = try await harness.engine.evaluateAlerts(directoryProblem: nil).raised
-            let alert = try #require(raised.first { $0.kind == .inactiveAccountHoldsAccess })
+            let alert = try #require(try await Self.open(harness).values.first { $0.kind == .inactiveAccountHoldsAccess }, "the sync raised it")
             #expect(alert.title.contains("alice") && alert.fix != nil)
             await #expect(throws: ActionRefused.self, "a user is not an administrator") {
                 _ = try await harness.engine.fixAlert(alert.id, by: .user(try require_user(try await harness.store.user(login: "bob"), "bob").record), source: .api)
@@ -94,8 +89,7 @@ struct SecurityAlertTests {
             try await harness.applier.applyReady()
             try await harness.sync()
             #expect(try await harness.members("pim-prod-web-owner") == [Fixtures.userDN("bob").lowercased()], "the fix took her out of the group too")
-            let after = try await harness.engine.evaluateAlerts(directoryProblem: nil)
-            #expect(after.resolved.map(\.id) == [alert.id])
+            #expect(try await harness.engine.alerts(states: [.resolved]).map(\.id).contains(alert.id), "the sync after the fix resolved it")
             #expect(try await harness.store.withAccessTransaction(commit: false) { try await $0.eligibilities(role: nil) }.isEmpty)
         }
     }

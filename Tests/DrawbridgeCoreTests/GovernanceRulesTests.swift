@@ -121,4 +121,28 @@ struct GovernanceRulesTests {
         #expect(findings.first { $0.kind == .inactiveAccountHoldsAccess }?.items == ["member of cn=g,dc=example"])
         #expect(findings.allSatisfy { $0.kind.severity == .high })
     }
+
+    @Test("notifications: a reminder goes to the reviewer whatever the policy says; a high alert is critical and goes to administrators")
+    func notificationPlans() throws {
+        var quiet = RolePolicy()
+        quiet.notifyRequester = false
+        let reminder = AuditEvent(
+            action: "review.reminder", actor: .system("reviews"), source: .scheduler, userLogin: "erin",
+            details: ["name": "prod owners", "items": "3", "end": "2027-02-08T00:00:00Z"])
+        let plan = try #require(NotificationRules.plan(for: reminder, policy: quiet))
+        #expect(plan.toPerson && !plan.toAdministrators && !plan.critical)
+        #expect(plan.subject.contains("prod owners") && plan.text.contains("3 item(s)"))
+
+        let raised = AuditEvent(
+            action: "alert.raised", actor: .system("alerts"), source: .scheduler, reason: "The directory is unreachable",
+            details: ["severity": "high", "detail": "Drawbridge cannot reach the directory", "items": ""])
+        var criticalOnly = RolePolicy()
+        criticalOnly.notifyCriticalOnly = true
+        let alert = try #require(NotificationRules.plan(for: raised, policy: criticalOnly))
+        #expect(alert.critical && alert.toAdministrators && !alert.toPerson)
+        #expect(alert.subject == "[Drawbridge] Security alert (high): The directory is unreachable")
+        var low = raised
+        low.details["severity"] = "low"
+        #expect(NotificationRules.plan(for: low, policy: criticalOnly) == nil, "a low alert is not critical")
+    }
 }
