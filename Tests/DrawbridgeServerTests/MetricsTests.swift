@@ -1,3 +1,4 @@
+import DrawbridgeCore
 import DrawbridgeServer
 import DrawbridgeTestSupport
 import Foundation
@@ -6,7 +7,7 @@ import Testing
 
 @Suite("Prometheus metrics")
 struct MetricsTests {
-    @Test("/metrics reports activations by state, applied directory changes and LDAP latency")
+    @Test("/metrics reports activations by state, applied directory changes, LDAP latency and open alerts by kind")
     func scrape() async throws {
         ServerMetrics.bootstrap()
         try await ServerHarness.with { harness, client async throws in
@@ -14,6 +15,7 @@ struct MetricsTests {
             try await harness.access.relaxPolicy(role: "owner")
             _ = try await harness.access.activate("alice", scope: "/subscriptions/prod/resourceGroups/web", role: "owner")
             _ = try await harness.access.applier.applyReady()
+            _ = try await harness.access.engine.evaluateAlerts(directoryProblem: nil)
             let response = try await APIClient(client).send(.get, "/metrics")
             #expect(response.status == .ok)
             let text = response.text
@@ -22,6 +24,10 @@ struct MetricsTests {
             #expect(text.contains(#"drawbridge_ldap_operation_duration_seconds_bucket{operation="modify""#))
             #expect(text.contains("drawbridge_directory_changes_pending "))
             #expect(text.contains("drawbridge_sync_duration_seconds"))
+            // Gauges are process-wide and other tests evaluate alerts too: the series must be there, whatever its value now.
+            for kind in SecurityAlert.Kind.allCases {
+                #expect(text.contains(#"drawbridge_security_alerts_open{kind="\#(kind.rawValue)",severity="\#(kind.severity.rawValue)"}"#))
+            }
         }
     }
 }
