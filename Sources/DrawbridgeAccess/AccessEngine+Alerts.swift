@@ -175,10 +175,13 @@ extension AccessEngine {
         let thresholds = configuration.alertThresholds
         let eligibilities = try await transaction.eligibilities(role: nil)
         let bindings = try await transaction.roleBindings()
-        var groups = Set(bindings.map(\.groupID))
-        for eligibility in eligibilities { if case .group(let id) = eligibility.principal { groups.insert(id) } }
         var members: [DirectoryEntryID: [DirectoryEntryID]] = [:]
-        for group in groups { members[group] = try await transaction.memberIDs(ofGroup: group, includeInactive: true) }
+        for eligibility in eligibilities {
+            if case .group(let id) = eligibility.principal, members[id] == nil {
+                members[id] = try await transaction.memberIDs(ofGroup: id, includeInactive: true)
+            }
+        }
+        let inactiveMemberships = try await transaction.inactiveMemberships()
         var policies: [RoleBinding: RolePolicy] = [:]
         var sets: [RoleName: PolicySet] = [:]
         for binding in bindings {
@@ -189,12 +192,20 @@ extension AccessEngine {
         var activations = try await transaction.activationsStarted(requestedSince: context.now.addingTimeInterval(-window))
         let started = Set(activations.map(\.id))
         activations += try await transaction.activations(.live).filter { !started.contains($0.id) }
+        let assignments = try await transaction.assignments(userID: nil, liveOnly: true)
+        // Only the users named somewhere above: a large directory's other accounts play no part.
+        var named = Set(inactiveMemberships.keys).union(members.values.joined()).union(assignments.map(\.userID)).union(activations.map(\.userID))
+        for eligibility in eligibilities { if case .user(let id) = eligibility.principal { named.insert(id) } }
+        let openDrift = try await transaction.driftFindings(openOnly: true)
+        var groupNames: [DirectoryEntryID: String] = [:]
+        for id in Set(members.keys) {
+            if let group = try await transaction.group(id: id) { groupNames[id] = group.name }
+        }
         return AlertInput(
-            openDrift: try await transaction.driftFindings(openOnly: true), bindings: bindings,
-            protectedRules: Set(configuration.bindingSettings.filter(\.value.protected).keys), eligibilities: eligibilities,
-            assignments: try await transaction.assignments(userID: nil, liveOnly: true), activations: activations,
-            users: Dictionary(try await transaction.allUsers().map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first }),
-            groupNames: Dictionary(try await transaction.liveGroups().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first }),
-            members: members, policies: policies, directoryProblem: directoryProblem, oldestPendingChange: oldestPending)
+            openDrift: openDrift, bindings: bindings, protectedRules: Set(configuration.bindingSettings.filter(\.value.protected).keys),
+            eligibilities: eligibilities, assignments: assignments, activations: activations,
+            users: Dictionary(try await transaction.users(ids: Array(named)).map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first }),
+            groupNames: groupNames, members: members, inactiveMemberships: inactiveMemberships, policies: policies,
+            directoryProblem: directoryProblem, oldestPendingChange: oldestPending)
     }
 }

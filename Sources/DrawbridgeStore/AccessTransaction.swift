@@ -80,6 +80,9 @@ public protocol AccessTransaction: Sendable {
     func memberIDs(ofGroup id: DirectoryEntryID, includeInactive: Bool) async throws -> [DirectoryEntryID]
     /// Users by id, deleted ones included.
     func allUsers() async throws -> [StoredUser]
+    /// The groups (live, through nesting) that each disabled or deleted account still belongs to, in one query
+    /// driven by those accounts: cheap however many groups there are.
+    func inactiveMemberships() async throws -> [DirectoryEntryID: Set<DirectoryEntryID>]
     /// The group's member values as last synced, nested groups not expanded.
     func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference]
 

@@ -35,6 +35,36 @@ extension SQLiteAccessTransaction {
 
     func allUsers() async throws -> [StoredUser] { try await SQLiteStoreReader(db: db).users(includeDeleted: true) }
 
+    func inactiveMemberships() async throws -> [DirectoryEntryID: Set<DirectoryEntryID>] {
+        // CROSS JOIN keeps SQLite's join order: from the few inactive accounts to their member rows by index.
+        let rows = try await storeStep("select memberships of inactive accounts", "directory_group_members") {
+            try await db.raw("""
+                WITH RECURSIVE inactive(id, dn_norm, login) AS (
+                SELECT id, dn_norm, login FROM directory_users WHERE deleted_at IS NOT NULL OR enabled = 0
+                ),
+                containing(user_id, group_id) AS (
+                SELECT i.id, m.group_id FROM inactive i CROSS JOIN directory_group_members m ON m.kind = 'dn' AND m.member = i.dn_norm
+                UNION
+                SELECT i.id, m.group_id FROM inactive i CROSS JOIN directory_group_members m ON m.kind = 'login' AND m.member = i.login
+                UNION
+                SELECT c.user_id, m.group_id FROM containing c
+                CROSS JOIN directory_groups g ON g.id = c.group_id AND g.deleted_at IS NULL
+                CROSS JOIN directory_group_members m ON m.kind = 'dn' AND m.member = g.dn_norm
+                )
+                SELECT c.user_id, c.group_id FROM containing c
+                CROSS JOIN directory_groups g ON g.id = c.group_id AND g.deleted_at IS NULL
+                """).all()
+        }
+        var memberships: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
+        for row in rows {
+            try rowStep("decode memberships", "directory_group_members") {
+                memberships[DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)), default: []]
+                    .insert(DirectoryEntryID(rawValue: try row.decode(column: "group_id", as: String.self)))
+            }
+        }
+        return memberships
+    }
+
     func memberReferences(ofGroup id: DirectoryEntryID) async throws -> [MemberReference] {
         try await SQLiteStoreReader(db: db).memberReferences(ofGroup: id)
     }

@@ -113,9 +113,9 @@ struct GovernanceRulesTests {
         let gone = Self.user("gone", deleted: true)
         var input = AlertInput(
             openDrift: [], bindings: [binding], protectedRules: [], eligibilities: [], assignments: [], activations: [], users: [gone.record.id: gone],
-            groupNames: [:], members: [:], policies: [binding: policy], directoryProblem: nil, oldestPendingChange: Self.start)
+            groupNames: [:], members: [:], inactiveMemberships: [:], policies: [binding: policy], directoryProblem: nil, oldestPendingChange: Self.start)
         #expect(AlertRules.evaluate(input, thresholds: AlertThresholds(), now: Self.start.addingTimeInterval(60)).isEmpty)
-        input.members = [binding.groupID: [gone.record.id]]
+        input.inactiveMemberships = [gone.record.id: [binding.groupID]]
         let findings = AlertRules.evaluate(input, thresholds: AlertThresholds(), now: Self.start.addingTimeInterval(600))
         #expect(Set(findings.map(\.kind)) == [.inactiveAccountHoldsAccess, .changeBacklog])
         #expect(findings.first { $0.kind == .inactiveAccountHoldsAccess }?.items == ["member of cn=g,dc=example"])

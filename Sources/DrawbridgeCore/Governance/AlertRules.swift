@@ -11,11 +11,13 @@ public struct AlertInput: Sendable {
     public var assignments: [Assignment]
     /// Live activations and those that started within the longest window of interest.
     public var activations: [Activation]
-    /// Users by id, deleted ones included.
+    /// The users the rest of the input names, deleted ones included.
     public var users: [DirectoryEntryID: StoredUser]
     public var groupNames: [DirectoryEntryID: String]
-    /// Members (through nested groups) of every eligible group and every bound group, deleted and disabled accounts included.
+    /// Members (through nested groups) of every eligible group, deleted and disabled accounts included.
     public var members: [DirectoryEntryID: [DirectoryEntryID]]
+    /// The groups (through nesting) that each disabled or deleted account still belongs to.
+    public var inactiveMemberships: [DirectoryEntryID: Set<DirectoryEntryID>]
     /// The effective policy at each binding.
     public var policies: [RoleBinding: RolePolicy]
     /// Why the directory could not be reached; nil when it answered.
@@ -25,7 +27,8 @@ public struct AlertInput: Sendable {
     public init(
         openDrift: [DriftFinding], bindings: [RoleBinding], protectedRules: Set<String>, eligibilities: [Eligibility], assignments: [Assignment],
         activations: [Activation], users: [DirectoryEntryID: StoredUser], groupNames: [DirectoryEntryID: String],
-        members: [DirectoryEntryID: [DirectoryEntryID]], policies: [RoleBinding: RolePolicy], directoryProblem: String?, oldestPendingChange: Date?
+        members: [DirectoryEntryID: [DirectoryEntryID]], inactiveMemberships: [DirectoryEntryID: Set<DirectoryEntryID>], policies: [RoleBinding: RolePolicy],
+        directoryProblem: String?, oldestPendingChange: Date?
     ) {
         self.openDrift = openDrift
         self.bindings = bindings
@@ -36,6 +39,7 @@ public struct AlertInput: Sendable {
         self.users = users
         self.groupNames = groupNames
         self.members = members
+        self.inactiveMemberships = inactiveMemberships
         self.policies = policies
         self.directoryProblem = directoryProblem
         self.oldestPendingChange = oldestPendingChange
@@ -181,7 +185,7 @@ public enum AlertRules {
             holdings[activation.userID, default: []].append("activation of \(activation.role) at \(activation.scope) (\(activation.state.rawValue))")
         }
         for binding in input.bindings {
-            for member in input.members[binding.groupID] ?? [] {
+            for (member, groups) in input.inactiveMemberships where groups.contains(binding.groupID) {
                 holdings[member, default: []].append("member of \(binding.groupDN)")
             }
         }
