@@ -139,8 +139,10 @@ extension AccessEngine {
 
     /// After a directory sync: re-derives the eligibilities of the eligibility rules from the groups as synced,
     /// then revokes what users no longer may hold (eligibility gone, account disabled or deleted).
-    /// Ends with an evaluation of the security alerts, so every sync (CLI, API or service) brings them up to date.
-    public func followUpSync() async throws -> SyncFollowUpReport {
+    /// Ends with an evaluation of the security alerts, so every sync (CLI, API or service) brings them up to date;
+    /// when neither the directory (`directoryChanged`) nor the follow-up changed anything, no alert can have moved
+    /// because of the sync, and the governance timer covers what time alone changes.
+    public func followUpSync(directoryChanged: Bool = true) async throws -> SyncFollowUpReport {
         let report = try await transaction(dryRun: false, actor: .system("sync"), source: .sync) { context in
             var report = SyncFollowUpReport()
             let transaction = context.transaction
@@ -189,7 +191,9 @@ extension AccessEngine {
             report.revoked = try await revokeIneligible(context, reason: nil)
             return report
         }
-        _ = try await evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .sync)
+        if directoryChanged || report != SyncFollowUpReport() {
+            _ = try await evaluateAlerts(directoryProblem: nil, directoryChecked: false, source: .sync)
+        }
         return report
     }
 

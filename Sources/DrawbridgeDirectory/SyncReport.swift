@@ -26,6 +26,12 @@ public struct SyncReport: Sendable {
 
     static let shownWarnings = 20
 
+    /// Whether the store's picture of the directory changed: an entry added, changed, restored or deleted, or a binding.
+    public var changedDirectory: Bool {
+        users.inserted + users.updated + users.restored + groups.inserted + groups.updated + groups.restored + deletedUsers + deletedGroups > 0
+            || !(bindingChanges.added.isEmpty && bindingChanges.removed.isEmpty && bindingChanges.changed.isEmpty)
+    }
+
     mutating func warn(_ message: String) {
         warningCount += 1
         if warnings.count < Self.shownWarnings { warnings.append(message) }

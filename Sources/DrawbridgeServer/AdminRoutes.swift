@@ -191,7 +191,7 @@ struct AdminRoutes {
             context.logger.error("sync requested through the API failed", metadata: ["error": "\(error)"])
             throw DirectoryUnavailable()
         }
-        let followUp = try await services.engine.followUpSync()
+        let followUp = try await services.engine.followUpSync(directoryChanged: report.changedDirectory)
         return SyncResult(
             kind: report.kind.rawValue, usersSeen: report.users.inserted + report.users.updated + report.users.unchanged,
             groupsSeen: report.groups.inserted + report.groups.updated + report.groups.unchanged, deletedUsers: report.deletedUsers,

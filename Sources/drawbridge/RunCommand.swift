@@ -65,8 +65,8 @@ extension CommandContext {
         return [
             SchedulerService(scheduler: scheduler),
             PeriodicService(name: "sync", interval: access.syncInterval, logger: logger) {
-                _ = try await synchronizer.sync(.automatic)
-                _ = try await engine.followUpSync()
+                let report = try await synchronizer.sync(.automatic)
+                _ = try await engine.followUpSync(directoryChanged: report.changedDirectory)
             },
             PeriodicService(name: "reconcile", interval: access.reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcile(dryRun: false, enforce: false, source: .reconciler)

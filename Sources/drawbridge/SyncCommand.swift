@@ -30,7 +30,7 @@ struct SyncCommand: AsyncParsableCommand {
                     mapper: ScopeMapper(rules: context.configuration.mappingRules), logger: context.logger)
                 let report = try await synchronizer.sync(full ? .full : .automatic, dryRun: dryRun, allowMassDeletion: allowMassDeletion)
                 if !dryRun {
-                    let followUp = try await context.engine(store).followUpSync()
+                    let followUp = try await context.engine(store).followUpSync(directoryChanged: report.changedDirectory)
                     if followUp != SyncFollowUpReport() {
                         print("Access: \(followUp.eligibilitiesAdded) rule eligibilities added, \(followUp.eligibilitiesRemoved) removed, \(followUp.revoked) grants revoked")
                     }

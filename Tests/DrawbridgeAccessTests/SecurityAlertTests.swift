@@ -168,4 +168,15 @@ struct SecurityAlertTests {
             #expect(try await engine.evaluateAlerts(directoryProblem: nil).resolved.map(\.id) == [weak.id], "the fix requires MFA there")
         }
     }
+
+    @Test("a sync evaluates the alerts when the directory changed, and skips them when nothing did")
+    func syncEvaluates() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            _ = try await harness.engine.followUpSync(directoryChanged: false)
+            #expect(try await Self.open(harness).isEmpty, "nothing changed: no evaluation")
+            _ = try await harness.engine.followUpSync(directoryChanged: true)
+            #expect(try await Self.open(harness).values.map(\.kind) == [.weakActivationPolicy])
+        }
+    }
 }
