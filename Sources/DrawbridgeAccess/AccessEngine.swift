@@ -64,7 +64,7 @@ final class AccessContext: @unchecked Sendable {
     let actor: Actor
     let source: ActionSource
     let configuration: AccessConfiguration
-    private var bindingsCache: [BindingKey: RoleBinding]?
+    private var bindingsCache: [BindingKey: RoleBinding?] = [:]
     private var policyCache: [RoleName: PolicySet] = [:]
     private var groupsOfUser: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
     private var currentGroups: [DirectoryEntryID: GrantedGroup] = [:]
@@ -89,11 +89,11 @@ final class AccessContext: @unchecked Sendable {
     }
 
     func binding(scope: ScopePath, role: RoleName) async throws -> RoleBinding? {
-        if bindingsCache == nil {
-            let bindings = try await transaction.roleBindings()
-            bindingsCache = Dictionary(bindings.map { (BindingKey(scope: $0.scope, role: $0.role), $0) }, uniquingKeysWith: { first, _ in first })
-        }
-        return bindingsCache?[BindingKey(scope: scope, role: role)]
+        let key = BindingKey(scope: scope, role: role)
+        if let cached = bindingsCache[key] { return cached }
+        let binding = try await transaction.roleBinding(scope: scope, role: role)
+        bindingsCache[key] = binding
+        return binding
     }
 
     func policy(scope: ScopePath, role: RoleName) async throws -> RolePolicy {

@@ -19,13 +19,17 @@ public struct AccessScheduler: Sendable {
         self.logger = logger
     }
 
-    /// Runs until the task is canceled. Work in progress (a store transaction, an LDAP modify) finishes first.
+    /// Runs until the task is canceled. A pass in progress finishes first: its store transactions and directory
+    /// operations run in a task that does not inherit the cancellation (the store would refuse to begin them).
     public func run() async {
         while !Task.isCancelled {
             var deadline = ContinuousClock.now + Self.longestSleep
             do {
-                try await runOnce()
-                if let next = try await nextDueTime() {
+                let pass = Task {
+                    try await runOnce()
+                    return try await nextDueTime()
+                }
+                if let next = try await pass.value {
                     let wait = next.timeIntervalSince(engine.clock.now())
                     deadline = min(deadline, ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000)))
                 }

@@ -61,9 +61,9 @@ public struct MembershipApplier: Sendable {
     private func applyReadyLocked() async throws -> Report {
         let now = clock.now()
         let (ready, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
-            let bindings = try await transaction.roleBindings()
-            let protected = Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID))
-            return (try await transaction.pendingOperations(readyBy: now), protected)
+            let ready = try await transaction.pendingOperations(readyBy: now)
+            let bindings = try await transaction.roleBindings(groupIDs: Set(ready.map(\.groupID)))
+            return (ready, Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID)))
         }
         guard !ready.isEmpty else { return Report() }
         let byGroup = Dictionary(grouping: ready, by: \.groupID)

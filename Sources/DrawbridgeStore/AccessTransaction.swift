@@ -16,6 +16,9 @@ public protocol AccessTransaction: Sendable {
     /// Groups the user belongs to, directly or through nested groups.
     func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID>
     func roleBindings() async throws -> [RoleBinding]
+    func roleBinding(scope: ScopePath, role: RoleName) async throws -> RoleBinding?
+    /// The bindings whose target is one of `groupIDs`.
+    func roleBindings(groupIDs: Set<DirectoryEntryID>) async throws -> [RoleBinding]
 
     func eligibilities(role: RoleName?) async throws -> [Eligibility]
     /// The eligibilities for `role` whose principal is one of `principals` (a user and the user's groups).

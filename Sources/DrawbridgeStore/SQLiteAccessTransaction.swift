@@ -24,6 +24,8 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     func group(id: DirectoryEntryID) async throws -> StoredGroup? { try await reads.group(id: id) }
     func userLive(dn: DistinguishedName) async throws -> StoredUser? { try await reads.user(dn: dn) }
     func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
+    func roleBinding(scope: ScopePath, role: RoleName) async throws -> RoleBinding? { try await reads.roleBinding(scope: scope, role: role) }
+    func roleBindings(groupIDs: Set<DirectoryEntryID>) async throws -> [RoleBinding] { try await reads.roleBindings(groupIDs: groupIDs) }
 
     func users(ids: [DirectoryEntryID]) async throws -> [StoredUser] {
         let unique = Array(Set(ids.map(\.rawValue))).sorted()

@@ -206,8 +206,29 @@ struct SQLiteStoreReader: Sendable {
     // MARK: Role bindings and sync state
 
     func roleBindings() async throws -> [RoleBinding] {
+        try await roleBindings(where: nil)
+    }
+
+    /// The binding of (scope, role), looked up by the table's key instead of reading them all.
+    func roleBinding(scope: ScopePath, role: RoleName) async throws -> RoleBinding? {
+        try await roleBindings(where: SQLBinaryExpression(
+            SQLBinaryExpression(SQLColumn("scope", table: "b"), .equal, SQLBind(scope.description)), .and,
+            SQLBinaryExpression(SQLColumn("role", table: "b"), .equal, SQLBind(role.rawValue)))).first
+    }
+
+    func roleBindings(groupIDs: Set<DirectoryEntryID>) async throws -> [RoleBinding] {
+        var bindings: [RoleBinding] = []
+        let ids = groupIDs.map(\.rawValue).sorted()
+        for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
+            let batch = Array(ids[start..<min(start + Self.batchSize, ids.count)])
+            bindings += try await roleBindings(where: SQLBinaryExpression(SQLColumn("group_id", table: "b"), .in, SQLBind.group(batch)))
+        }
+        return bindings.sorted { ($0.scope, $0.role) < ($1.scope, $1.role) }
+    }
+
+    private func roleBindings(where condition: (any SQLExpression)?) async throws -> [RoleBinding] {
         let rows = try await storeStep("select role bindings", "role_bindings") {
-            try await db.select()
+            let query = db.select()
                 .column(SQLColumn("scope", table: "b")).column(SQLColumn("role", table: "b"))
                 .column(SQLColumn("group_id", table: "b")).column(SQLColumn("rule", table: "b"))
                 .column(SQLColumn("dn", table: "g"), as: "group_dn").column(SQLColumn("name", table: "g"), as: "group_name")
@@ -216,7 +237,8 @@ struct SQLiteStoreReader: Sendable {
                     SQLAlias(SQLIdentifier("directory_groups"), as: SQLIdentifier("g")), method: SQLJoinMethod.inner,
                     on: SQLColumn("id", table: "g"), .equal, SQLColumn("group_id", table: "b")
                 )
-                .all()
+            if let condition { query.where(condition) }
+            return try await query.all()
         }
         return try rowStep("read role bindings", "role_bindings") {
             try rows.map(Self.roleBinding(from:)).sorted { ($0.scope, $0.role) < ($1.scope, $1.role) }

@@ -138,6 +138,8 @@ public final class TestDirectory: Sendable {
         defer { state.withLock { $0.process = nil } }
 
         if !run.exited.isFulfilled {
+            // A suspended slapd could not act on the script's SIGTERM.
+            kill(run.slapdPID, SIGCONT)
             kill(run.pid, SIGTERM)
         }
         // The script gives slapd up to 30 s before it uses SIGKILL.
@@ -158,6 +160,17 @@ public final class TestDirectory: Sendable {
             let stderr = await run.stderr.textAfterEOF(timeout: .seconds(2))
             throw TestDirectoryError("slapd-sandbox exited with status \(status); stderr:\n\(shown(stderr))")
         }
+    }
+
+    /// Freezes slapd (SIGSTOP): connections stay open and requests wait for an answer, as with a hung server.
+    public func suspend() throws { try signalSlapd(SIGSTOP, "suspend") }
+
+    /// Lets a suspended slapd go on (SIGCONT); the requests it held are answered.
+    public func resume() throws { try signalSlapd(SIGCONT, "resume") }
+
+    private func signalSlapd(_ signal: Int32, _ action: String) throws {
+        guard let run = state.withLock({ $0.run }) else { throw TestDirectoryError("cannot \(action) slapd: it is not running") }
+        guard kill(run.slapdPID, signal) == 0 else { throw TestDirectoryError("cannot \(action) slapd (pid \(run.slapdPID)): errno \(errno)") }
     }
 
     /// Stops slapd and starts it again on the same directory and ports.
