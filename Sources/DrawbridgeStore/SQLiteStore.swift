@@ -10,15 +10,18 @@ import SQLiteKit
 public final class SQLiteStore: DrawbridgeStore {
     private let writerConnection: SQLiteConnection
     private let readerConnection: SQLiteConnection
+    /// Access transactions (every API action, the scheduler's passes) run here; syncs and the rest on `writer`.
+    private let accessConnection: DirectSQLiteConnection
     let writer: any SQLDatabase
     let reader: any SQLDatabase
     /// Held for the whole of every write transaction, so two tasks never interleave statements inside one.
     let writeLock = AsyncMutex()
     let logger: Logger
 
-    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, logger: Logger) {
+    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, accessConnection: DirectSQLiteConnection, logger: Logger) {
         self.writerConnection = writerConnection
         self.readerConnection = readerConnection
+        self.accessConnection = accessConnection
         // Query logging would put bound values into the log.
         self.writer = writerConnection.sql(queryLogLevel: nil)
         self.reader = readerConnection.sql(queryLogLevel: nil)
@@ -42,7 +45,8 @@ public final class SQLiteStore: DrawbridgeStore {
                 try await storeStep("configure reader", "database") {
                     try await readerConnection.sql(queryLogLevel: nil).raw("PRAGMA query_only = ON").run()
                 }
-                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, logger: logger)
+                let accessConnection = try await storeStep("open", "database") { try DirectSQLiteConnection.open(path: path, logger: logger) }
+                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, accessConnection: accessConnection, logger: logger)
             } catch {
                 try? await readerConnection.close()
                 throw error
@@ -77,7 +81,8 @@ public final class SQLiteStore: DrawbridgeStore {
 
     /// Waits for an open write transaction to finish, then closes both connections.
     public func close() async throws {
-        try await writeLock.withLock { [writerConnection, readerConnection] in
+        try await writeLock.withLock { [writerConnection, readerConnection, accessConnection] in
+            accessConnection.close()
             try await storeStep("close", "database") {
                 try await readerConnection.close()
                 try await writerConnection.close()
@@ -101,8 +106,8 @@ public final class SQLiteStore: DrawbridgeStore {
         commit: Bool, _ body: @escaping @Sendable (any AccessTransaction) async throws -> T
     ) async throws -> T {
         try await writeLock.withLock { [self] in
-            try await inWriteTransaction(commit: commit) {
-                try await body(SQLiteAccessTransaction(db: writer))
+            try await inWriteTransaction(on: accessConnection, commit: commit) {
+                try await body(SQLiteAccessTransaction(db: accessConnection))
             }
         }
     }
@@ -132,21 +137,22 @@ public final class SQLiteStore: DrawbridgeStore {
         }
     }
 
-    /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on the write connection.
-    /// The caller holds `writeLock`.
-    func inWriteTransaction<T: Sendable>(commit: Bool, _ body: () async throws -> T) async throws -> T {
-        try await storeStep("begin transaction", "database") { try await writer.raw("BEGIN IMMEDIATE").run() }
+    /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on `db`, the write connection unless
+    /// given. The caller holds `writeLock`.
+    func inWriteTransaction<T: Sendable>(on db: (any SQLDatabase)? = nil, commit: Bool, _ body: () async throws -> T) async throws -> T {
+        let db = db ?? writer
+        try await storeStep("begin transaction", "database") { try await db.raw("BEGIN IMMEDIATE").run() }
         do {
             let result = try await body()
             if commit {
-                try await storeStep("commit transaction", "database") { try await writer.raw("COMMIT").run() }
+                try await storeStep("commit transaction", "database") { try await db.raw("COMMIT").run() }
             } else {
-                try await storeStep("roll back transaction", "database") { try await writer.raw("ROLLBACK").run() }
+                try await storeStep("roll back transaction", "database") { try await db.raw("ROLLBACK").run() }
             }
             return result
         } catch {
             do {
-                try await writer.raw("ROLLBACK").run()
+                try await db.raw("ROLLBACK").run()
             } catch {
                 // SQLite may already have rolled back on its own (for example after SQLITE_FULL); the first error matters.
                 let failure = SQLiteStoreError(operation: "roll back transaction", table: "database", underlying: error)

@@ -17,6 +17,8 @@ public struct SQLiteStoreError: Error, CustomStringConvertible, Sendable {
         let reason: String
         if let error = underlying as? SQLiteError {
             reason = error.description
+        } else if let error = underlying as? DirectSQLiteError {
+            reason = error.description
         } else {
             // Other errors (decoding, parsing) may quote the offending value, so only their type is kept.
             reason = String(describing: type(of: underlying))
