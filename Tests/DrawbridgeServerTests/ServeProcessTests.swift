@@ -46,48 +46,54 @@ struct ServeProcessTests {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
 
             try await Self.withClients(trusting: directory.caFile) { client, untrusting in
-            defer { try? directory.resume() }
-            let base = "https://127.0.0.1:\(port)"
-            let serve = ["serve", "--config", configFile]
+                var started: [Process] = []
+                defer {
+                    try? directory.resume()
+                    for process in started where process.isRunning { process.terminate() }
+                }
+                let base = "https://127.0.0.1:\(port)"
+                let serve = ["serve", "--config", configFile]
 
-            // A request waiting on the directory when SIGTERM comes is answered before the server exits.
-            var server = try ServedProcess(try Self.process(serve, environment: environment))
-            try await server.waitUntilServing(client, base + "/healthz")
-            // The client retries until its deadline and then reports the last failure.
-            let refused = await #expect(throws: (any Error).self) {
-                _ = try await untrusting.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2))
-            }
-            #expect(String(reflecting: refused).contains("CERTIFICATE_VERIFY_FAILED"), "a client that does not trust the sandbox CA refuses the certificate")
-            let signIn = try await Self.send(client, base + "/api/v1/session", method: .POST, json: Self.credentials("dana"))
-            #expect(signIn.status == .ok)
-            let cookie = try #require(signIn.headers["set-cookie"].first { $0.hasPrefix("drawbridge_session=") })
-            #expect(cookie.contains("; Secure"), "\(cookie)")
-            #expect(cookie.contains("; HttpOnly"), "\(cookie)")
-            try directory.suspend()
-            let waitingSignIn = Task { try await Self.send(client, base + "/api/v1/session", method: .POST, json: Self.credentials("bob")) }
-            try await Task.sleep(for: .milliseconds(500))
-            try await server.terminateWhileDirectoryHangs(directory)
-            let answered = try await waitingSignIn.value
-            #expect(answered.status == .ok, "the sign-in in flight at SIGTERM finishes: \(answered.body)")
-            var exit = await server.exit.value
-            #expect(exit.status == 0, "\(exit.output)")
+                // A request waiting on the directory when SIGTERM comes is answered before the server exits.
+                var server = try ServedProcess(try Self.process(serve, environment: environment))
+                started.append(server.process)
+                try await server.waitUntilServing(client, base + "/healthz")
+                // The client retries until its deadline and then reports the last failure.
+                let refused = await #expect(throws: (any Error).self) {
+                    _ = try await untrusting.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2))
+                }
+                #expect(String(reflecting: refused).contains("CERTIFICATE_VERIFY_FAILED"), "a client that does not trust the sandbox CA refuses the certificate")
+                let signIn = try await Self.send(client, base + "/api/v1/session", method: .POST, json: Self.credentials("dana"))
+                #expect(signIn.status == .ok)
+                let cookie = try #require(signIn.headers["set-cookie"].first { $0.hasPrefix("drawbridge_session=") })
+                #expect(cookie.contains("; Secure"), "\(cookie)")
+                #expect(cookie.contains("; HttpOnly"), "\(cookie)")
+                try directory.suspend()
+                let waitingSignIn = Task { try await Self.send(client, base + "/api/v1/session", method: .POST, json: Self.credentials("bob")) }
+                try await Task.sleep(for: .milliseconds(500))
+                try await server.terminateWhileDirectoryHangs(directory)
+                let answered = try await waitingSignIn.value
+                #expect(answered.status == .ok, "the sign-in in flight at SIGTERM finishes: \(answered.body)")
+                var exit = await server.exit.value
+                #expect(exit.status == 0, "\(exit.output)")
 
-            // A grant inside its LDAP modify when SIGTERM comes reaches the directory and is recorded as done.
-            server = try ServedProcess(try Self.process(serve, environment: environment))
-            try await server.waitUntilServing(client, base + "/healthz")
-            try directory.suspend()
-            let activate = #"{"items":[{"scope":"\#(Self.web)","role":"owner"}],"duration":"1h"}"#
-            let activated = try await Self.send(client, base + "/api/v1/activations", method: .POST, json: activate, token: token)
-            #expect(activated.status == .created, "recorded while the directory hangs: \(activated.body)")
-            try await Task.sleep(for: .milliseconds(500))
-            try await server.terminateWhileDirectoryHangs(directory)
-            exit = await server.exit.value
-            #expect(exit.status == 0, "\(exit.output)")
-            #expect(!exit.output.contains("CancellationError"), "\(exit.output)")
-            let members = try await directory.search(base: Fixtures.groupDN("pim-prod-web-owner"), filter: "(objectClass=*)", attributes: ["member"])
-            #expect(members.contains("member: \(Fixtures.userDN("alice"))"), "\(members)")
-            let status = try await drawbridge(["status"])
-            #expect(status.contains("Directory changes pending: 0"), "\(status)")
+                // A grant inside its LDAP modify when SIGTERM comes reaches the directory and is recorded as done.
+                server = try ServedProcess(try Self.process(serve, environment: environment))
+                started.append(server.process)
+                try await server.waitUntilServing(client, base + "/healthz")
+                try directory.suspend()
+                let activate = #"{"items":[{"scope":"\#(Self.web)","role":"owner"}],"duration":"1h"}"#
+                let activated = try await Self.send(client, base + "/api/v1/activations", method: .POST, json: activate, token: token)
+                #expect(activated.status == .created, "recorded while the directory hangs: \(activated.body)")
+                try await Task.sleep(for: .milliseconds(500))
+                try await server.terminateWhileDirectoryHangs(directory)
+                exit = await server.exit.value
+                #expect(exit.status == 0, "\(exit.output)")
+                #expect(!exit.output.contains("CancellationError"), "\(exit.output)")
+                let members = try await directory.search(base: Fixtures.groupDN("pim-prod-web-owner"), filter: "(objectClass=*)", attributes: ["member"])
+                #expect(members.contains("member: \(Fixtures.userDN("alice"))"), "\(members)")
+                let status = try await drawbridge(["status"])
+                #expect(status.contains("Directory changes pending: 0"), "\(status)")
             }
         }
     }
