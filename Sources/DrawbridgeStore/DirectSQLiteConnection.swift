@@ -44,7 +44,9 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
         }
         let connection = DirectSQLiteConnection(handle: handle, logger: logger)
         do {
-            for pragma in ["PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA cache_size = -65536", "PRAGMA busy_timeout = 5000"] {
+            // A short busy timeout: SQLite's wait holds the thread, and this thread belongs to Swift's small pool.
+            // `beginImmediate` waits longer for another process's write transaction, without holding it.
+            for pragma in ["PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA cache_size = -65536", "PRAGMA busy_timeout = 50"] {
                 try connection.run(SQLRaw(pragma)) { _ in }
             }
         } catch {
@@ -58,6 +60,20 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
         statements.removeAll()
         sqlite_nio_sqlite3_close_v2(handle)
+    }
+
+    /// `BEGIN IMMEDIATE`, retried while another connection (another process: a CLI command beside the server)
+    /// holds the write lock, for up to `patience`; between tries the task sleeps instead of blocking its thread.
+    func beginImmediate(patience: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                try run(SQLRaw("BEGIN IMMEDIATE")) { _ in }
+                return
+            } catch let error as DirectSQLiteError where error.code & 0xff == SQLITE_BUSY && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {

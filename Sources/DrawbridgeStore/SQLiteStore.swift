@@ -106,7 +106,8 @@ public final class SQLiteStore: DrawbridgeStore {
         commit: Bool, _ body: @escaping @Sendable (any AccessTransaction) async throws -> T
     ) async throws -> T {
         try await writeLock.withLock { [self] in
-            try await inWriteTransaction(on: accessConnection, commit: commit) {
+            try await storeStep("begin transaction", "database") { try await accessConnection.beginImmediate() }
+            return try await inTransaction(on: accessConnection, commit: commit) {
                 try await body(SQLiteAccessTransaction(db: accessConnection))
             }
         }
@@ -137,11 +138,15 @@ public final class SQLiteStore: DrawbridgeStore {
         }
     }
 
-    /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on `db`, the write connection unless
-    /// given. The caller holds `writeLock`.
-    func inWriteTransaction<T: Sendable>(on db: (any SQLDatabase)? = nil, commit: Bool, _ body: () async throws -> T) async throws -> T {
-        let db = db ?? writer
-        try await storeStep("begin transaction", "database") { try await db.raw("BEGIN IMMEDIATE").run() }
+    /// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK`) on the write connection.
+    /// The caller holds `writeLock`.
+    func inWriteTransaction<T: Sendable>(commit: Bool, _ body: () async throws -> T) async throws -> T {
+        try await storeStep("begin transaction", "database") { try await writer.raw("BEGIN IMMEDIATE").run() }
+        return try await inTransaction(on: writer, commit: commit, body)
+    }
+
+    /// Runs `body` in the transaction begun on `db`, then commits it (or rolls it back).
+    private func inTransaction<T: Sendable>(on db: any SQLDatabase, commit: Bool, _ body: () async throws -> T) async throws -> T {
         do {
             let result = try await body()
             if commit {

@@ -7,12 +7,21 @@ import Testing
 
 @Suite struct DirectSQLiteConnectionTests {
     func withConnection(_ body: (DirectSQLiteConnection) async throws -> Void) async throws {
+        try await withConnections { first, _ in try await body(first) }
+    }
+
+    /// Two connections on one file in WAL mode, as two processes would have.
+    func withConnections(_ body: (DirectSQLiteConnection, DirectSQLiteConnection) async throws -> Void) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-direct-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let connection = try DirectSQLiteConnection.open(path: folder.appendingPathComponent("test.sqlite").path, logger: Logger(label: "test"))
-        defer { connection.close() }
-        try await body(connection)
+        let path = folder.appendingPathComponent("test.sqlite").path
+        let first = try DirectSQLiteConnection.open(path: path, logger: Logger(label: "test"))
+        defer { first.close() }
+        try await first.raw("PRAGMA journal_mode = WAL").run()
+        let second = try DirectSQLiteConnection.open(path: path, logger: Logger(label: "test"))
+        defer { second.close() }
+        try await body(first, second)
     }
 
     @Test("every kind of value is bound and read back as it was, text with NUL and non-ASCII characters and an empty blob included")
@@ -64,6 +73,28 @@ import Testing
             try await db.raw("CREATE TABLE t (x INTEGER)").run()
             await #expect(throws: DirectSQLiteError.self) { try await db.raw("INSERT INTO t VALUES (1); DROP TABLE t").run() }
             #expect(try await db.raw("SELECT count(*) AS n FROM t").first(decodingColumn: "n", as: Int.self) == 0)
+        }
+    }
+
+    @Test("BEGIN IMMEDIATE waits, sleeping, for another connection's write transaction, and gives up after its patience")
+    func beginWaitsForTheWriteLock() async throws {
+        try await withConnections { first, second in
+            try await first.raw("CREATE TABLE t (x INTEGER)").run()
+            try await first.beginImmediate()
+            await #expect(throws: DirectSQLiteError.self, "the lock is still held after the patience") {
+                try await second.beginImmediate(patience: .milliseconds(200))
+            }
+            let release = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                try await first.raw("INSERT INTO t VALUES (1)").run()
+                try await first.raw("COMMIT").run()
+            }
+            let start = ContinuousClock.now
+            try await second.beginImmediate()
+            #expect(ContinuousClock.now - start >= .milliseconds(200), "the second transaction began only after the first ended")
+            #expect(try await second.raw("SELECT count(*) AS n FROM t").first(decodingColumn: "n", as: Int.self) == 1)
+            try await second.raw("COMMIT").run()
+            try await release.value
         }
     }
 
