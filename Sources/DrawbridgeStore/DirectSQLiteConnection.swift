@@ -92,10 +92,9 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> ()) throws {
         let (sql, binds) = serialize(query)
         let statement = try prepared(sql)
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
-        }
+        // Reset only: every parameter is bound again on the next run, and clearing the bindings would mark the
+        // statement for a fresh parse whenever its plan looked at a bound value.
+        defer { sqlite_nio_sqlite3_reset(statement) }
         for (offset, value) in binds.enumerated() {
             try bind(try encoder.encode(value), at: Int32(offset + 1), statement)
         }
