@@ -79,7 +79,7 @@ public final class SQLiteStore: DrawbridgeStore {
         }
     }
 
-    /// Waits for an open write transaction to finish, then closes both connections.
+    /// Waits for an open write transaction to finish, then closes the connections.
     public func close() async throws {
         try await writeLock.withLock { [writerConnection, readerConnection, accessConnection] in
             accessConnection.close()
