@@ -21,19 +21,6 @@ struct DirectoryEntryDecoder: Sendable {
                               groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, groups.ownerAttribute] + members).joined(separator: "\u{0}")
     }
 
-    /// DNs parsed so far in one sync, by their exact text: member values repeat the users' DNs, and
-    /// parsing each distinct text once saves most of a full sync's parsing.
-    struct ParsedDNs {
-        private var byText: [String: DistinguishedName] = [:]
-
-        mutating func parse(_ text: String) throws(DistinguishedNameError) -> DistinguishedName {
-            if let known = byText[text] { return known }
-            let dn = try DistinguishedName(text)
-            byText[text] = dn
-            return dn
-        }
-    }
-
     var userAttributes: [String] {
         let users = configuration.users
         return [users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, users.disabled.attribute,
@@ -46,7 +33,7 @@ struct DirectoryEntryDecoder: Sendable {
             + groups.memberAttributes.map(\.attribute)
     }
 
-    func user(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout ParsedDNs) -> Result<DirectoryUserRecord, DecodingWarning> {
+    func user(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout DistinguishedNameCache) -> Result<DirectoryUserRecord, DecodingWarning> {
         let users = configuration.users
         let dn: DistinguishedName
         do {
@@ -68,7 +55,7 @@ struct DirectoryEntryDecoder: Sendable {
             fingerprint: fingerprint))
     }
 
-    func group(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout ParsedDNs) -> (DirectoryGroupRecord?, [DecodingWarning]) {
+    func group(_ entry: LDAPEntry, fingerprint: String?, _ parsed: inout DistinguishedNameCache) -> (DirectoryGroupRecord?, [DecodingWarning]) {
         let groups = configuration.groups
         let dn: DistinguishedName
         do {
@@ -138,26 +125,34 @@ struct DirectoryEntryDecoder: Sendable {
     /// that looks unchanged; it covers the decoding settings, so that changing them re-reads every entry.
     func fingerprint(_ entry: LDAPEntry) -> String {
         var hasher = SHA256()
-        func add(_ bytes: some DataProtocol) {
-            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
-            hasher.update(data: bytes)
-        }
-        add(Data(settingsSignature.utf8))
-        add(Data(entry.dn.utf8))
+        Self.add(settingsSignature, to: &hasher)
+        Self.add(entry.dn, to: &hasher)
         for name in entry.attributes.keys.sorted() {
             let values = entry.attributes[name] ?? []
-            add(Data(name.utf8))
+            Self.add(name, to: &hasher)
             withUnsafeBytes(of: UInt64(values.count).littleEndian) { hasher.update(bufferPointer: $0) }
-            for value in values { add(value) }
+            for value in values {
+                withUnsafeBytes(of: UInt64(value.count).littleEndian) { hasher.update(bufferPointer: $0) }
+                hasher.update(data: value)
+            }
         }
         let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in hasher.finalize() {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
+        return String(unsafeUninitializedCapacity: 64) { hex in
+            for (index, byte) in hasher.finalize().enumerated() {
+                hex[2 * index] = digits[Int(byte >> 4)]
+                hex[2 * index + 1] = digits[Int(byte & 0x0F)]
+            }
+            return 64
         }
-        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// Length-prefixed UTF-8, hashed without copying it into a `Data` first: a full sync hashes a million strings.
+    private static func add(_ text: String, to hasher: inout SHA256) {
+        var text = text
+        text.withUTF8 { bytes in
+            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+        }
     }
 
     private func identifier(_ entry: LDAPEntry, _ attribute: String) -> DirectoryEntryID? {

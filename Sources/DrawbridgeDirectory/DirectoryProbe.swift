@@ -33,7 +33,7 @@ public struct DirectoryProbe: Sendable {
             for try await page in connection.search(userRequest) { userCount += page.count }
             var groups: [GroupReference] = []
             var warnings: [String] = []
-            var parsed = DirectoryEntryDecoder.ParsedDNs()
+            var parsed = DistinguishedNameCache()
             let groupSchema = configuration.groups
             let groupRequest = LDAPSearchRequest(
                 base: groupSchema.baseDN.description, filter: groupSchema.filter.description,

@@ -181,7 +181,7 @@ public struct DirectorySynchronizer: Sendable {
         _ connection: LDAPConnection, since watermark: String?, started: Date, _ transaction: any DirectorySyncTransaction
     ) async throws -> Fetched {
         var fetched = Fetched()
-        var parsed = DirectoryEntryDecoder.ParsedDNs()
+        var parsed = DistinguishedNameCache()
         let users = configuration.users
         let userResult = try await syncPages(
             try request(base: users.baseDN, users.filter, decoder.userAttributes, since: watermark), .user, connection, transaction,
@@ -208,8 +208,8 @@ public struct DirectorySynchronizer: Sendable {
     /// as seen; the others are decoded and upserted. Each page is written while the next is decoded.
     private func syncPages<Record: Sendable>(
         _ request: LDAPSearchRequest, _ kind: DirectoryEntryKind, _ connection: LDAPConnection,
-        _ transaction: any DirectorySyncTransaction, started: Date, fetched: inout Fetched, parsed: inout DirectoryEntryDecoder.ParsedDNs,
-        decode: (LDAPEntry, String, inout DirectoryEntryDecoder.ParsedDNs) -> (Record?, [DecodingWarning]),
+        _ transaction: any DirectorySyncTransaction, started: Date, fetched: inout Fetched, parsed: inout DistinguishedNameCache,
+        decode: (LDAPEntry, String, inout DistinguishedNameCache) -> (Record?, [DecodingWarning]),
         upsert: @escaping @Sendable ([Record]) async throws -> UpsertResult
     ) async throws -> UpsertResult {
         var total = UpsertResult()

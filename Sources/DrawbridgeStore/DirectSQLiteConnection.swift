@@ -6,10 +6,11 @@ import SQLKit
 import SQLiteKit
 import VaporCSQLite
 
-/// The connection access transactions run on: SQLite called directly on the calling task's thread, each
-/// statement prepared once and kept. An access transaction is a few dozen short statements on pages in memory;
-/// handing each one to a thread pool and back, and parsing it again, cost several times what running it did, and
-/// every write waits in line behind the transaction before it.
+/// The connection access transactions and syncs run on: SQLite called directly on the calling task's thread,
+/// each statement prepared once and kept. An access transaction is a few dozen short statements on pages in
+/// memory; handing each one to a thread pool and back, and parsing it again, cost several times what running it
+/// did, and every write waits in line behind the transaction before it. A sync is hundreds of thousands of
+/// one-row statements, each a few microseconds of SQLite's work.
 ///
 /// It is the same SQLite library as SQLiteNIO's (so the two share the file locks of one process), opened on the
 /// same file.
@@ -91,12 +92,33 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> ()) throws {
         let (sql, binds) = serialize(query)
+        try run(sql, try binds.map { try encoder.encode($0) }, onRow)
+    }
+
+    /// Runs `sql` with SQLite's own values bound as they are: for a sync's bulk statements, where binding every
+    /// value through an `Encoder` costs more than SQLite's work.
+    func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (DirectSQLiteRow) -> () = { _ in }) throws {
         let statement = try prepared(sql)
         // Reset only: every parameter is bound again on the next run, and clearing the bindings would mark the
         // statement for a fresh parse whenever its plan looked at a bound value.
         defer { sqlite_nio_sqlite3_reset(statement) }
+        try step(statement, binds, onRow)
+    }
+
+    /// Runs the one-row statement `sql` once for each row of values, prepared once: a multi-row statement would
+    /// be parsed again for every batch, and SQLite's parser then costs as much as its inserts.
+    func runEach(_ sql: String, _ rows: some Sequence<[SQLiteData]>) throws {
+        let statement = try prepared(sql)
+        defer { sqlite_nio_sqlite3_reset(statement) }
+        for row in rows {
+            try step(statement, row) { _ in }
+            sqlite_nio_sqlite3_reset(statement)
+        }
+    }
+
+    private func step(_ statement: OpaquePointer, _ binds: [SQLiteData], _ onRow: (DirectSQLiteRow) -> ()) throws {
         for (offset, value) in binds.enumerated() {
-            try bind(try encoder.encode(value), at: Int32(offset + 1), statement)
+            try bind(value, at: Int32(offset + 1), statement)
         }
         var names: [String]?
         while true {
@@ -181,7 +203,7 @@ struct DirectSQLiteError: Error, CustomStringConvertible {
     var description: String { "\(message) (SQLite code \(code))" }
 }
 
-private struct DirectSQLiteRow: SQLRow {
+struct DirectSQLiteRow: SQLRow {
     let names: [String]
     let values: [SQLiteData]
     let decoder: SQLiteDataDecoder

@@ -57,7 +57,7 @@ extension SQLiteAccessTransaction {
         }
         var memberships: [DirectoryEntryID: Set<DirectoryEntryID>] = [:]
         for row in rows {
-            try rowStep("decode memberships", "directory_group_members") {
+            _ = try rowStep("decode memberships", "directory_group_members") {
                 memberships[DirectoryEntryID(rawValue: try row.decode(column: "user_id", as: String.self)), default: []]
                     .insert(DirectoryEntryID(rawValue: try row.decode(column: "group_id", as: String.self)))
             }

@@ -10,18 +10,19 @@ import SQLiteKit
 public final class SQLiteStore: DrawbridgeStore {
     private let writerConnection: SQLiteConnection
     private let readerConnection: SQLiteConnection
-    /// Access transactions (every API action, the scheduler's passes) run here; syncs and the rest on `writer`.
-    private let accessConnection: DirectSQLiteConnection
+    /// Access transactions (every API action, the scheduler's passes) and syncs run here; migrations and
+    /// credentials on `writer`.
+    private let transactionConnection: DirectSQLiteConnection
     let writer: any SQLDatabase
     let reader: any SQLDatabase
     /// Held for the whole of every write transaction, so two tasks never interleave statements inside one.
     let writeLock = AsyncMutex()
     let logger: Logger
 
-    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, accessConnection: DirectSQLiteConnection, logger: Logger) {
+    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, transactionConnection: DirectSQLiteConnection, logger: Logger) {
         self.writerConnection = writerConnection
         self.readerConnection = readerConnection
-        self.accessConnection = accessConnection
+        self.transactionConnection = transactionConnection
         // Query logging would put bound values into the log.
         self.writer = writerConnection.sql(queryLogLevel: nil)
         self.reader = readerConnection.sql(queryLogLevel: nil)
@@ -45,8 +46,8 @@ public final class SQLiteStore: DrawbridgeStore {
                 try await storeStep("configure reader", "database") {
                     try await readerConnection.sql(queryLogLevel: nil).raw("PRAGMA query_only = ON").run()
                 }
-                let accessConnection = try await storeStep("open", "database") { try DirectSQLiteConnection.open(path: path, logger: logger) }
-                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, accessConnection: accessConnection, logger: logger)
+                let transactionConnection = try await storeStep("open", "database") { try DirectSQLiteConnection.open(path: path, logger: logger) }
+                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, transactionConnection: transactionConnection, logger: logger)
             } catch {
                 try? await readerConnection.close()
                 throw error
@@ -81,8 +82,8 @@ public final class SQLiteStore: DrawbridgeStore {
 
     /// Waits for an open write transaction to finish, then closes the connections.
     public func close() async throws {
-        try await writeLock.withLock { [writerConnection, readerConnection, accessConnection] in
-            accessConnection.close()
+        try await writeLock.withLock { [writerConnection, readerConnection, transactionConnection] in
+            transactionConnection.close()
             try await storeStep("close", "database") {
                 try await readerConnection.close()
                 try await writerConnection.close()
@@ -94,10 +95,14 @@ public final class SQLiteStore: DrawbridgeStore {
         commit: Bool, _ body: @escaping @Sendable (any DirectorySyncTransaction) async throws -> T
     ) async throws -> T {
         try await writeLock.withLock { [self] in
-            try await inWriteTransaction(commit: commit) {
-                let transaction = SQLiteSyncTransaction(db: writer, connection: writerConnection, committed: readerConnection)
+            try await storeStep("begin transaction", "database") { try await transactionConnection.beginImmediate() }
+            return try await inTransaction(on: transactionConnection, commit: commit) {
+                let transaction = SQLiteSyncTransaction(db: transactionConnection, committed: readerConnection)
                 defer { transaction.finish() }
-                return try await body(transaction)
+                let droppedIndexes = try transaction.dropIndexesOfEmptyTables()
+                let result = try await body(transaction)
+                try transaction.restoreIndexes(droppedIndexes)
+                return result
             }
         }
     }
@@ -106,9 +111,9 @@ public final class SQLiteStore: DrawbridgeStore {
         commit: Bool, _ body: @escaping @Sendable (any AccessTransaction) async throws -> T
     ) async throws -> T {
         try await writeLock.withLock { [self] in
-            try await storeStep("begin transaction", "database") { try await accessConnection.beginImmediate() }
-            return try await inTransaction(on: accessConnection, commit: commit) {
-                try await body(SQLiteAccessTransaction(db: accessConnection))
+            try await storeStep("begin transaction", "database") { try await transactionConnection.beginImmediate() }
+            return try await inTransaction(on: transactionConnection, commit: commit) {
+                try await body(SQLiteAccessTransaction(db: transactionConnection))
             }
         }
     }

@@ -27,14 +27,9 @@ extension SQLiteSyncTransaction {
     func markSeen(_ kind: DirectoryEntryKind, ids: [DirectoryEntryID], at time: Date) async throws {
         try ensureOpen("mark entries seen")
         let table = kind.table
-        for start in stride(from: 0, to: ids.count, by: SQLiteStoreReader.batchSize) {
-            let batch = ids[start..<min(start + SQLiteStoreReader.batchSize, ids.count)]
-            let placeholders = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            try await storeStep("mark entries seen", table) {
-                try await connection.query(
-                    "UPDATE \(table) SET synced_at = ? WHERE id IN (\(placeholders))",
-                    [.float(time.timeIntervalSince1970)] + batch.map { .text($0.rawValue) }) { _ in }
-            }
+        let seen = SQLiteData.float(time.timeIntervalSince1970)
+        try rowStep("mark entries seen", table) {
+            try db.runEach("UPDATE \(table) SET synced_at = ? WHERE id = ?", ids.lazy.map { [seen, .text($0.rawValue)] })
         }
     }
 }

@@ -33,7 +33,7 @@ extension SQLiteSyncTransaction {
                  .float(seen), .float(seen)]
             }
             // first_seen_at keeps its first value; synced_at marks the sighting that markNotSeen looks for.
-            try await insertRows(
+            try insertRows(
                 into: "directory_users",
                 columns: ["id", "dn", "dn_norm", "login", "display_name", "mail", "enabled", "fingerprint", "first_seen_at", "synced_at"],
                 rows: rows,
@@ -83,28 +83,29 @@ extension SQLiteSyncTransaction {
                     result.unchanged += 1
                 }
             }
-            let insert = db.insert(into: "directory_groups")
-                .columns("id", "dn", "dn_norm", "name", "description", "owners", "fingerprint", "first_seen_at", "synced_at")
-            for group in batch {
-                insert.values(
-                    group.id.rawValue, group.dn.description, group.dn.normalized, group.name, group.description,
-                    try AccessCoding.encode(group.owners.map(\.description)), group.fingerprint, seen, seen)
+            let rows: [[SQLiteData]] = try batch.map { group in
+                [.text(group.id.rawValue), .text(group.dn.description), .text(group.dn.normalized), .text(group.name),
+                 SQLiteData(group.description), .text(try AccessCoding.encode(group.owners.map(\.description))),
+                 SQLiteData(group.fingerprint), .float(seen), .float(seen)]
             }
-            try await storeStep("upsert groups", "directory_groups") {
-                try await insert.onConflict(with: "id") {
-                    $0.set(excludedValueOf: "dn").set(excludedValueOf: "dn_norm").set(excludedValueOf: "name")
-                        .set(excludedValueOf: "description").set(excludedValueOf: "owners").set(excludedValueOf: "fingerprint").set(excludedValueOf: "synced_at")
-                        .set("deleted_at", to: SQLLiteral.null)
-                }.run()
-            }
+            try insertRows(
+                into: "directory_groups",
+                columns: ["id", "dn", "dn_norm", "name", "description", "owners", "fingerprint", "first_seen_at", "synced_at"],
+                rows: rows,
+                suffix: """
+                    ON CONFLICT (id) DO UPDATE SET dn = excluded.dn, dn_norm = excluded.dn_norm, name = excluded.name,
+                    description = excluded.description, owners = excluded.owners, fingerprint = excluded.fingerprint,
+                    synced_at = excluded.synced_at, deleted_at = NULL
+                    """,
+                operation: "upsert groups")
             try await deleteMembers(ofGroups: replacedGroups)
-            try await insertMembers(memberRows)
+            try insertMembers(memberRows)
         }
         return result
     }
 
-    private func insertMembers(_ rows: [MemberRow]) async throws {
-        try await insertRows(
+    private func insertMembers(_ rows: [MemberRow]) throws {
+        try insertRows(
             into: "directory_group_members", columns: ["group_id", "kind", "member"],
             rows: rows.map { [.text($0.groupID), .text($0.key.kind), .text($0.key.member)] },
             operation: "insert group members")
@@ -139,13 +140,9 @@ extension SQLiteSyncTransaction {
         // Member rows are read with SQLite's own row type: a full sync compares hundreds of thousands of them.
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         var members: [String: Set<MemberRow.Key>] = [:]
-        try await storeStep("select members to compare", "directory_group_members") {
-            let memberRows = try await connection.query(
-                "SELECT group_id, kind, member FROM directory_group_members WHERE group_id IN (\(placeholders))", ids.map(SQLiteData.text))
-            for row in memberRows {
-                guard let group = row.column("group_id")?.string, let kind = row.column("kind")?.string,
-                    let member = row.column("member")?.string
-                else { throw SQLiteStoreError(operation: "read members to compare", table: "directory_group_members", reason: "a column is missing") }
+        try rowStep("select members to compare", "directory_group_members") {
+            try db.run("SELECT group_id, kind, member FROM directory_group_members WHERE group_id IN (\(placeholders))", ids.map(SQLiteData.text)) { row in
+                guard case .text(let group) = row.values[0], case .text(let kind) = row.values[1], case .text(let member) = row.values[2] else { return }
                 members[group, default: []].insert(MemberRow.Key(kind: kind, member: member))
             }
         }

@@ -5,19 +5,16 @@ import SQLKit
 import SQLiteKit
 import Synchronization
 
-/// The writes of one sync, on the write connection while `SQLiteStore.withSyncTransaction` holds it.
+/// The writes of one sync, on the transaction connection while `SQLiteStore.withSyncTransaction` holds it.
 final class SQLiteSyncTransaction: DirectorySyncTransaction {
-    let db: any SQLDatabase
-    /// The same connection as `db`, for bulk inserts with SQLite's own bind values.
-    let connection: SQLiteConnection
+    let db: DirectSQLiteConnection
     /// The store's read connection: it sees the state before this transaction, and its queries do not
     /// wait behind this transaction's writes.
     let committed: SQLiteConnection
     private let isOpen = Mutex(true)
 
-    init(db: any SQLDatabase, connection: SQLiteConnection, committed: SQLiteConnection) {
+    init(db: DirectSQLiteConnection, committed: SQLiteConnection) {
         self.db = db
-        self.connection = connection
         self.committed = committed
     }
 

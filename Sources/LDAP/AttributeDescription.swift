@@ -10,6 +10,8 @@ public struct AttributeRange: Sendable, Equatable {
     public let end: Int?
 
     public init?(attributeDescription: String) {
+        // Every attribute of every entry of a search passes here; nearly all have no options at all.
+        guard attributeDescription.utf8.contains(UInt8(ascii: ";")) else { return nil }
         let parts = attributeDescription.split(separator: ";", omittingEmptySubsequences: false)
         guard let type = parts.first, !type.isEmpty else { return nil }
         var kept = [type]

@@ -93,6 +93,13 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
         self.text = rdns.isEmpty ? nil : text.flatMap { Self.hasControlCharacters($0) ? nil : $0 }
     }
 
+    /// `text`, already parsed into its first RDN and the DN of its parent.
+    init(first: RelativeDistinguishedName, parent: DistinguishedName, text: String) {
+        rdns = [first] + parent.rdns
+        normalized = parent.isEmpty ? first.normalized : first.normalized + "," + parent.normalized
+        self.text = Self.hasControlCharacters(text) ? nil : text
+    }
+
     /// C0 controls and DEL are single bytes; C1 controls (U+0080–U+009F) are encoded as C2 80–C2 9F.
     private static func hasControlCharacters(_ text: String) -> Bool {
         var previous: UInt8 = 0
@@ -249,7 +256,7 @@ public struct DistinguishedNameError: Error, Sendable, Hashable, CustomStringCon
 }
 
 /// RFC 4514 §3, also accepting the spaces around `,` `+` `=` that RFC 2253-era servers emit.
-private struct DistinguishedNameParser {
+struct DistinguishedNameParser {
     private static let escapable = Set("\\\"+,;<> #=".utf8)
 
     let input: String
@@ -272,6 +279,16 @@ private struct DistinguishedNameParser {
             index += 1
             skipSpaces()
         }
+    }
+
+    /// The first RDN and the text of the parent DN after it (nil when the DN has one RDN), or nil for the empty DN.
+    mutating func parseFirst() throws(DistinguishedNameError) -> (DistinguishedName.RelativeDistinguishedName, parent: String?)? {
+        skipSpaces()
+        guard index < bytes.count else { return nil }
+        let first = try parseRDN()
+        guard index < bytes.count else { return (first, nil) }
+        index += 1
+        return (first, String(decoding: bytes[index...], as: UTF8.self))
     }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }

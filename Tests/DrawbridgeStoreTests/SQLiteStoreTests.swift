@@ -23,6 +23,42 @@ import Testing
         }
     }
 
+    /// The first sync fills the directory tables without their indexes; whether it commits, rolls back or fails,
+    /// the indexes are there afterwards, and they are used.
+    @Test func aFirstSyncLeavesTheIndexesInPlace() async throws {
+        try await withStore { store in
+            let indexes: @Sendable () async throws -> [String] = {
+                try await store.reader.raw(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'directory%' AND sql IS NOT NULL ORDER BY name"
+                ).all(decodingColumn: "name", as: String.self)
+            }
+            let expected = ["directory_group_members_kind_member", "directory_groups_dn_norm", "directory_users_dn_norm", "directory_users_login"]
+            #expect(try await indexes() == expected)
+            let team = try group("g1", "team", members: [.dn(try userDN("alice"))])
+            await #expect(throws: Abort.self) {
+                try await store.withSyncTransaction(commit: true) { tx in
+                    _ = try await tx.upsertUsers([try user("u1", "alice")], seenAt: t0)
+                    throw Abort()
+                }
+            }
+            #expect(try await indexes() == expected)
+            try await store.withSyncTransaction(commit: false) { tx in
+                _ = try await tx.upsertUsers([try user("u1", "alice")], seenAt: t0)
+            }
+            #expect(try await indexes() == expected)
+            try await store.withSyncTransaction(commit: true) { tx in
+                _ = try await tx.upsertUsers([try user("u1", "alice")], seenAt: t0)
+                _ = try await tx.upsertGroups([team], seenAt: t0)
+            }
+            #expect(try await indexes() == expected)
+            let plan = try await store.reader.raw(
+                "EXPLAIN QUERY PLAN SELECT group_id FROM directory_group_members WHERE kind = 'dn' AND member = 'x'"
+            ).all(decodingColumn: "detail", as: String.self)
+            #expect(plan.contains { $0.contains("directory_group_members_kind_member") }, "\(plan)")
+            #expect(try await store.memberReferences(ofGroup: team.id) == [.dn(try userDN("alice"))])
+        }
+    }
+
     // MARK: Upserts
 
     @Test func upsertClassifiesEveryRow() async throws {

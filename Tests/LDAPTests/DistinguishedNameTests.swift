@@ -330,8 +330,8 @@ private func pairs(_ dn: DN) -> [[String]] {
 }
 
 @Suite struct DistinguishedNameRejectionTests {
-    @Test(arguments: [
-        ("cn=a,,dc=b", DistinguishedNameError.Problem.emptyRDN, 5),
+    static let invalid: [(String, DistinguishedNameError.Problem, Int)] = [
+        ("cn=a,,dc=b", .emptyRDN, 5),
         (",cn=a", .emptyRDN, 0),
         ("cn=a,", .emptyRDN, 5),
         ("cn=a, ", .emptyRDN, 6),
@@ -361,7 +361,9 @@ private func pairs(_ dn: DN) -> [[String]] {
         (#"cn=\C3"#, .invalidUTF8, 3),
         (#"cn=ok,dc=\FF\FE"#, .invalidUTF8, 9),
         ("cn=é,,dc=x", .emptyRDN, 5),
-    ])
+    ]
+
+    @Test(arguments: invalid)
     func rejects(_ input: String, _ problem: DistinguishedNameError.Problem, _ position: Int) {
         let error = #expect(throws: DistinguishedNameError.self) { try DN(input) }
         #expect(error?.problem == problem)
@@ -381,6 +383,38 @@ private func pairs(_ dn: DN) -> [[String]] {
     func messageNamesPositionAndProblem(_ input: String, _ message: String) {
         let error = #expect(throws: DistinguishedNameError.self) { try DN(input) }
         #expect(error?.description == message)
+    }
+}
+
+@Suite struct DistinguishedNameCacheTests {
+    /// Parses `texts` one after another with one cache, so later DNs reuse parents parsed for earlier ones.
+    @Test func parsesAsTheParserDoes() throws {
+        var cache = DistinguishedNameCache()
+        let texts = DistinguishedNameRoundTripTests.awkward + DistinguishedNameParsingTests.rfc4514Examples.map(\.input) + [
+            "uid=a,ou=people,dc=x", "uid=b,ou=people,dc=x", "uid=b,ou=people,dc=x", " uid=c , ou=people,dc=x", "ou=people,dc=x",
+            #"uid=d\,e,ou=people,dc=x"#, "cn=f+uid=g,ou=people,dc=x", "uid=h,OU=People,DC=X",
+        ]
+        for text in texts {
+            let expected = try DN(text)
+            let parsed = try cache.parse(text)
+            #expect(parsed == expected, "\(text)")
+            #expect(parsed.normalized == expected.normalized, "\(text)")
+            #expect(parsed.description == expected.description, "\(text)")
+            #expect(pairs(parsed) == pairs(expected), "\(text)")
+            #expect(parsed.parent.map(pairs) == expected.parent.map(pairs), "\(text)")
+        }
+    }
+
+    @Test func rejectsAsTheParserDoesWithTheSamePosition() throws {
+        var cache = DistinguishedNameCache()
+        // Parents of some of the invalid DNs, parsed first, so that the failing part is the first RDN.
+        for parent in ["dc=b", "dc=x", "dc=y"] { _ = try cache.parse(parent) }
+        for (input, problem, position) in DistinguishedNameRejectionTests.invalid {
+            let error = #expect(throws: DistinguishedNameError.self, "\(input)") { try cache.parse(input) }
+            #expect(error?.problem == problem, "\(input)")
+            #expect(error?.position == position, "\(input)")
+            #expect(error?.input == input)
+        }
     }
 }
 
