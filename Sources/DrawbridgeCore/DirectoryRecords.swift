@@ -128,11 +128,17 @@ public struct SyncState: Sendable, Hashable, Codable {
     public var watermarkServer: String?
     public var lastFullSyncAt: Date?
     public var lastSyncAt: Date?
+    /// The `ScopeMapper.signature` of the rules the stored role bindings were derived with.
+    public var mappingSignature: String?
 
-    public init(watermark: String? = nil, watermarkServer: String? = nil, lastFullSyncAt: Date? = nil, lastSyncAt: Date? = nil) {
+    public init(
+        watermark: String? = nil, watermarkServer: String? = nil, lastFullSyncAt: Date? = nil, lastSyncAt: Date? = nil,
+        mappingSignature: String? = nil
+    ) {
         self.watermark = watermark
         self.watermarkServer = watermarkServer
         self.lastFullSyncAt = lastFullSyncAt
         self.lastSyncAt = lastSyncAt
+        self.mappingSignature = mappingSignature
     }
 }

@@ -57,6 +57,17 @@ public struct MappingRule: Sendable {
         }
     }
 
+    /// Everything that decides what the rule yields.
+    var signature: String {
+        let matched =
+            switch matcher {
+            case .namePattern(let pattern): "name\u{0}" + pattern
+            case .dnPattern(let pattern): "dnPattern\u{0}" + pattern
+            case .dn(let dn): "dn\u{0}" + dn.normalized
+            }
+        return [name, matched, scopeTemplate, roleTemplate].joined(separator: "\u{0}")
+    }
+
     /// The (scope, role) this rule gives `group`, nil when the rule does not match, or a problem when it
     /// matches but the captured text does not make a valid scope or role.
     public func evaluate(name groupName: String, dn: DistinguishedName) -> Result<(ScopePath, RoleName), MappingWarning>? {

@@ -4,9 +4,12 @@ import LDAP
 /// (scope, role) must end up with exactly one group.
 public struct ScopeMapper: Sendable {
     public let rules: [MappingRule]
+    /// Changes whenever the rules do: bindings derived with another signature must be derived again.
+    public let signature: String
 
     public init(rules: [MappingRule]) {
         self.rules = rules
+        signature = sha256Hex((["mapping-1"] + rules.map(\.signature)).joined(separator: "\u{1}"))
     }
 
     public struct Result: Sendable {

@@ -124,14 +124,20 @@ public struct DirectorySynchronizer: Sendable {
             report.deletedUsers = try await removeVanished(fetched.groups.droppedMembers, at: started, transaction)
         }
 
-        let groups = try await transaction.liveGroups().map(\.reference)
-        let mapping = try mapper.map(groups)
-        for warning in mapping.warnings { report.warn(warning.description) }
-        report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)
-        report.bindingCount = mapping.bindings.count
+        let groups = report.groups
+        let groupsChanged = groups.inserted + groups.updated + groups.restored + report.deletedGroups > 0
+        if kind == .full || groupsChanged || state.mappingSignature != mapper.signature {
+            let mapping = try mapper.map(try await transaction.liveGroups().map(\.reference))
+            for warning in mapping.warnings { report.warn(warning.description) }
+            report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)
+            report.bindingCount = mapping.bindings.count
+        } else {
+            // Bindings follow only from the live groups' names and DNs and from the rules; neither changed.
+            report.bindingCount = try await transaction.roleBindingCount()
+        }
         try await transaction.setSyncState(SyncState(
             watermark: watermark, watermarkServer: position?.server, lastFullSyncAt: kind == .full ? started : state.lastFullSyncAt,
-            lastSyncAt: started))
+            lastSyncAt: started, mappingSignature: mapper.signature))
         for warning in report.warnings { logger.warning("\(warning)") }
         return report
     }

@@ -78,6 +78,7 @@ public protocol DirectorySyncTransaction: Sendable {
     func liveGroups() async throws -> [StoredGroup]
     /// Replaces all role bindings (and the scope tree derived from them) and reports the difference.
     func replaceRoleBindings(_ bindings: [RoleBinding]) async throws -> RoleBindingChanges
+    func roleBindingCount() async throws -> Int
     func syncState() async throws -> SyncState
     func setSyncState(_ state: SyncState) async throws
 }

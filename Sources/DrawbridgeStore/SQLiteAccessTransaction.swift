@@ -34,7 +34,7 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
             let batch = Array(unique[start..<min(start + SQLiteStoreReader.batchSize, unique.count)])
             users += try await storeStep("select users by id", "directory_users") {
                 try await db.select().columns(SQLiteStoreReader.userColumns).from("directory_users").where("id", .in, batch).all()
-                    .map(SQLiteStoreReader.user(from:))
+                    .storedUsers()
             }
         }
         return users

@@ -22,7 +22,7 @@ struct SQLiteStoreReader: Sendable {
         try await storeStep("select users", "directory_users") {
             let query = db.select().columns(Self.userColumns).from("directory_users")
             if !includeDeleted { query.where("deleted_at", .is, SQLLiteral.null) }
-            return try await query.orderBy("login").orderBy("id").all().map(Self.user(from:))
+            return try await query.orderBy("login").orderBy("id").all().storedUsers()
         }
     }
 
@@ -53,7 +53,7 @@ struct SQLiteStoreReader: Sendable {
             users += try await storeStep("select users by DN", "directory_users") {
                 try await db.select().columns(Self.userColumns).from("directory_users")
                     .where("dn_norm", .in, Array(batch)).where("deleted_at", .is, SQLLiteral.null)
-                    .all().map(Self.user(from:))
+                    .all().storedUsers()
             }
         }
         return users.sorted { ($0.record.login, $0.record.id) < ($1.record.login, $1.record.id) }
@@ -79,7 +79,7 @@ struct SQLiteStoreReader: Sendable {
             let query = groupSelect()
             if !includeDeleted { query.where(SQLColumn("deleted_at", table: "g"), .is, SQLLiteral.null) }
             return try await query.orderBy(SQLColumn("name", table: "g")).orderBy(SQLColumn("id", table: "g"))
-                .all().map(Self.group(from:))
+                .all().storedGroups()
         }
     }
 
@@ -171,7 +171,7 @@ struct SQLiteStoreReader: Sendable {
             ORDER BY login, id
             """
         return try await storeStep("select members of group", "directory_group_members") {
-            try await db.raw(query).all().map(Self.user(from:))
+            try await db.raw(query).all().storedUsers()
         }
     }
 
@@ -201,7 +201,7 @@ struct SQLiteStoreReader: Sendable {
             ORDER BY g.name, g.id
             """
         return try await storeStep("select groups of user", "directory_group_members") {
-            try await db.raw(query).all().map(Self.group(from:))
+            try await db.raw(query).all().storedGroups()
         }
     }
 
@@ -235,7 +235,8 @@ struct SQLiteStoreReader: Sendable {
                 """).all()
         }
         return try rowStep("read role bindings", "role_bindings") {
-            try rows.map(Self.roleBinding(from:)).sorted { ($0.scope, $0.role) < ($1.scope, $1.role) }
+            var dns = DistinguishedNameCache()
+            return try rows.map { try Self.roleBinding(from: $0, &dns) }.sorted { ($0.scope, $0.role) < ($1.scope, $1.role) }
         }
     }
 
@@ -248,6 +249,7 @@ struct SQLiteStoreReader: Sendable {
                 case SyncStateKey.watermarkServer.rawValue: state.watermarkServer = try row.decode(column: "value", as: String.self)
                 case SyncStateKey.lastFullSyncAt.rawValue: state.lastFullSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
                 case SyncStateKey.lastSyncAt.rawValue: state.lastSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
+                case SyncStateKey.mappingSignature.rawValue: state.mappingSignature = try row.decode(column: "value", as: String.self)
                 default: break
                 }
             }
@@ -258,10 +260,15 @@ struct SQLiteStoreReader: Sendable {
     // MARK: Rows
 
     static func user(from row: any SQLRow) throws -> StoredUser {
+        var dns = DistinguishedNameCache()
+        return try user(from: row, &dns)
+    }
+
+    static func user(from row: any SQLRow, _ dns: inout DistinguishedNameCache) throws -> StoredUser {
         try rowStep("read user", "directory_users") {
             let record = DirectoryUserRecord(
                 id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
-                dn: try DistinguishedName(try row.decode(column: "dn", as: String.self)),
+                dn: try dns.parse(try row.decode(column: "dn", as: String.self)),
                 login: try row.decode(column: "login", as: String.self),
                 displayName: try row.decode(column: "display_name", as: String?.self),
                 mail: try row.decode(column: "mail", as: String?.self),
@@ -277,10 +284,15 @@ struct SQLiteStoreReader: Sendable {
     }
 
     static func group(from row: any SQLRow) throws -> StoredGroup {
+        var dns = DistinguishedNameCache()
+        return try group(from: row, &dns)
+    }
+
+    static func group(from row: any SQLRow, _ dns: inout DistinguishedNameCache) throws -> StoredGroup {
         try rowStep("read group", "directory_groups") {
             StoredGroup(
                 id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
-                dn: try DistinguishedName(try row.decode(column: "dn", as: String.self)),
+                dn: try dns.parse(try row.decode(column: "dn", as: String.self)),
                 name: try row.decode(column: "name", as: String.self),
                 description: try row.decode(column: "description", as: String?.self),
                 directMemberCount: try row.decode(column: "member_count", as: Int.self),
@@ -291,7 +303,7 @@ struct SQLiteStoreReader: Sendable {
         }
     }
 
-    static func roleBinding(from row: any SQLRow) throws -> RoleBinding {
+    static func roleBinding(from row: any SQLRow, _ dns: inout DistinguishedNameCache) throws -> RoleBinding {
         guard let role = RoleName(rawValue: try row.decode(column: "role", as: String.self)) else {
             throw SQLiteStoreError(operation: "read role binding", table: "role_bindings", reason: "stored role name is invalid")
         }
@@ -299,7 +311,7 @@ struct SQLiteStoreReader: Sendable {
             scope: try ScopePath(try row.decode(column: "scope", as: String.self)),
             role: role,
             groupID: DirectoryEntryID(rawValue: try row.decode(column: "group_id", as: String.self)),
-            groupDN: try DistinguishedName(try row.decode(column: "group_dn", as: String.self)),
+            groupDN: try dns.parse(try row.decode(column: "group_dn", as: String.self)),
             groupName: try row.decode(column: "group_name", as: String.self),
             rule: try row.decode(column: "rule", as: String.self)
         )
@@ -328,4 +340,18 @@ enum SyncStateKey: String, CaseIterable {
     case watermarkServer
     case lastFullSyncAt
     case lastSyncAt
+    case mappingSignature
+}
+
+extension [any SQLRow] {
+    /// The DNs of a list share their parents: one cache parses each parent once.
+    func storedUsers() throws -> [StoredUser] {
+        var dns = DistinguishedNameCache()
+        return try map { try SQLiteStoreReader.user(from: $0, &dns) }
+    }
+
+    func storedGroups() throws -> [StoredGroup] {
+        var dns = DistinguishedNameCache()
+        return try map { try SQLiteStoreReader.group(from: $0, &dns) }
+    }
 }

@@ -43,6 +43,15 @@ extension SQLiteSyncTransaction {
     }
 }
 
+extension SQLiteSyncTransaction {
+    func roleBindingCount() async throws -> Int {
+        try ensureOpen("count role bindings")
+        return try await storeStep("count role bindings", "role_bindings") {
+            try await db.raw("SELECT count(*) AS n FROM role_bindings").first(decodingColumn: "n", as: Int.self) ?? 0
+        }
+    }
+}
+
 /// The primary key of `role_bindings`.
 private struct BindingSlot: Hashable {
     var scope: ScopePath

@@ -54,6 +54,7 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
             (.watermarkServer, state.watermarkServer),
             (.lastFullSyncAt, state.lastFullSyncAt?.timeIntervalSince1970),
             (.lastSyncAt, state.lastSyncAt?.timeIntervalSince1970),
+            (.mappingSignature, state.mappingSignature),
         ]
         try await storeStep("update sync state", "sync_state") {
             for (key, value) in values {

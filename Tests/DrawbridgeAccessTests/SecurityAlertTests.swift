@@ -103,7 +103,7 @@ struct SecurityAlertTests {
             let problem = await harness.pool.unreachableReason()
             #expect(problem != nil)
             _ = try await harness.activate("alice", scope: Self.web, role: "owner")
-            try? await harness.applier.applyReady()
+            _ = try? await harness.applier.applyReady()
             harness.clock.advance(by: 301)
             let raised = try await harness.engine.evaluateAlerts(directoryProblem: problem).raised
             #expect(raised.contains { $0.kind == .directoryUnreachable })
@@ -112,7 +112,7 @@ struct SecurityAlertTests {
             var resolved: Set<SecurityAlert.Kind> = []
             for _ in 0..<20 where resolved.count < 2 {
                 harness.clock.advance(by: 10)
-                try? await harness.applier.applyReady()
+                _ = try? await harness.applier.applyReady()
                 resolved.formUnion(try await harness.engine.evaluateAlerts(directoryProblem: await harness.pool.unreachableReason()).resolved.map(\.kind))
                 if resolved.count < 2 { try await Task.sleep(for: .milliseconds(250)) }
             }

@@ -134,6 +134,29 @@ import Testing
         }
     }
 
+    /// An incremental sync that changed no group keeps the bindings as they are, unless the rules changed.
+    @Test func changedMappingRulesAreAppliedByTheNextIncrementalSync() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            let full = try await harness.sync(.full)
+            let unchanged = try await harness.sync(.incremental)
+            #expect(unchanged.bindingCount == full.bindingCount)
+            #expect(try await harness.store.roleBindings().count == full.bindingCount)
+            let onlyOwners = try MappingRule(
+                name: "owners-only", matcher: .namePattern("^pim-(?<sub>[a-z0-9]+)-(?<rg>[a-z0-9]+)-owner$"),
+                scope: "/subscriptions/{sub}/resourceGroups/{rg}", role: "owner")
+            let synchronizer = DirectorySynchronizer(
+                configuration: harness.configuration.directory, pool: harness.pool, store: harness.store, mapper: ScopeMapper(rules: [onlyOwners]))
+            let remapped = try await synchronizer.sync(.incremental)
+            #expect(remapped.kind == .incremental)
+            #expect(remapped.groups.inserted + remapped.groups.updated == 0)
+            let bindings = try await harness.store.roleBindings()
+            #expect(!bindings.isEmpty && bindings.count < full.bindingCount)
+            #expect(bindings.allSatisfy { $0.role.rawValue == "owner" && $0.rule == "owners-only" })
+            #expect(remapped.bindingCount == bindings.count)
+            #expect(remapped.bindingChanges.removed.count == full.bindingCount - bindings.count)
+        }
+    }
+
     @Test func incrementalSyncStartsWhereTheServerClockStoodAtTheLastStart() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             // Let the loaded entries' modifyTimestamp fall behind the server clock the sync reads from cn=Monitor.

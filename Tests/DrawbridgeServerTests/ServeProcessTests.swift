@@ -69,8 +69,9 @@ struct ServeProcessTests {
                 #expect(cookie.contains("; Secure"), "\(cookie)")
                 #expect(cookie.contains("; HttpOnly"), "\(cookie)")
                 try directory.suspend()
+                let unread = try directory.unreadRequests()
                 let waitingSignIn = Task { try await Self.send(client, base + "/api/v1/session", method: .POST, json: Self.credentials("bob")) }
-                try await Task.sleep(for: .milliseconds(500))
+                try await directory.waitForUnreadRequests(moreThan: unread)
                 try await server.terminateWhileDirectoryHangs(directory)
                 let answered = try await waitingSignIn.value
                 #expect(answered.status == .ok, "the sign-in in flight at SIGTERM finishes: \(answered.body)")
@@ -82,10 +83,11 @@ struct ServeProcessTests {
                 started.append(server.process)
                 try await server.waitUntilServing(client, base + "/healthz")
                 try directory.suspend()
+                let unreadBeforeActivation = try directory.unreadRequests()
                 let activate = #"{"items":[{"scope":"\#(Self.web)","role":"owner"}],"duration":"1h"}"#
                 let activated = try await Self.send(client, base + "/api/v1/activations", method: .POST, json: activate, token: token)
                 #expect(activated.status == .created, "recorded while the directory hangs: \(activated.body)")
-                try await Task.sleep(for: .milliseconds(500))
+                try await directory.waitForUnreadRequests(moreThan: unreadBeforeActivation)
                 try await server.terminateWhileDirectoryHangs(directory)
                 exit = await server.exit.value
                 #expect(exit.status == 0, "\(exit.output)")

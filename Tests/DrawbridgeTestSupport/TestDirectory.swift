@@ -168,6 +168,36 @@ public final class TestDirectory: Sendable {
     /// Lets a suspended slapd go on (SIGCONT); the requests it held are answered.
     public func resume() throws { try signalSlapd(SIGCONT, "resume") }
 
+    /// Waits until more of slapd's connections than `count` hold request bytes slapd has not read (see
+    /// `unreadRequests`): with slapd suspended, until another request waits on it.
+    public func waitForUnreadRequests(moreThan count: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try unreadRequests() <= count {
+            guard ContinuousClock.now < deadline else {
+                throw TestDirectoryError("no new request reached slapd at \(url) within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// slapd's connections on its LDAP port whose receive queue holds bytes, from the kernel's table of IPv4
+    /// TCP sockets (`/proc/net/tcp`).
+    public func unreadRequests() throws -> Int {
+        guard let port = URLComponents(string: url)?.port else { throw TestDirectoryError("no port in \(url)") }
+        let local = String(format: "0100007F:%04X", port)
+        let established = "01"
+        // Read to the end: a single read of a /proc file returns one page of it.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { throw TestDirectoryError("cannot open /proc/net/tcp") }
+        defer { try? file.close() }
+        let table = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
+        return table.split(separator: "\n").dropFirst().filter { line in
+            // sl local_address rem_address st tx_queue:rx_queue …
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[1] == local, fields[3] == established else { return false }
+            return fields[4].split(separator: ":").last.flatMap { Int($0, radix: 16) }.map { $0 > 0 } ?? false
+        }.count
+    }
+
     private func signalSlapd(_ signal: Int32, _ action: String) throws {
         guard let run = state.withLock({ $0.run }) else { throw TestDirectoryError("cannot \(action) slapd: it is not running") }
         guard kill(run.slapdPID, signal) == 0 else { throw TestDirectoryError("cannot \(action) slapd (pid \(run.slapdPID)): errno \(errno)") }
