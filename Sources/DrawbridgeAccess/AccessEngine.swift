@@ -107,7 +107,7 @@ final class AccessContext: @unchecked Sendable {
     func currentGroup(_ granted: GrantedGroup) async throws -> GrantedGroup {
         if let cached = currentGroups[granted.id] { return cached }
         var current = granted
-        if let group = try await transaction.group(id: granted.id), group.deletedAt == nil { current.dn = group.dn }
+        if let dn = try await transaction.liveGroupDN(id: granted.id) { current.dn = dn }
         currentGroups[granted.id] = current
         return current
     }

@@ -10,6 +10,8 @@ struct DirectoryEntryDecoder: Sendable {
     let configuration: DirectoryConfiguration
     /// Everything besides the entry that decides what a record holds; part of every fingerprint.
     let settingsSignature: String
+    /// `settingsSignature` as the fingerprint's hashed bytes begin.
+    private let signatureBytes: [UInt8]
 
     init(configuration: DirectoryConfiguration) {
         self.configuration = configuration
@@ -19,6 +21,9 @@ struct DirectoryEntryDecoder: Sendable {
         // The version changes whenever decoding itself changes, so stored fingerprints from older code do not match.
         settingsSignature = (["decoder-2", users.idAttribute, users.loginAttribute, users.displayNameAttribute, users.mailAttribute, "\(users.disabled)",
                               groups.idAttribute, groups.nameAttribute, groups.descriptionAttribute, groups.ownerAttribute] + members).joined(separator: "\u{0}")
+        var bytes: [UInt8] = []
+        Self.append(settingsSignature.utf8, to: &bytes)
+        signatureBytes = bytes
     }
 
     var userAttributes: [String] {
@@ -124,21 +129,20 @@ struct DirectoryEntryDecoder: Sendable {
     /// length-prefixed. Cryptographic, because whoever can edit a group must not be able to craft a change
     /// that looks unchanged; it covers the decoding settings, so that changing them re-reads every entry.
     func fingerprint(_ entry: LDAPEntry) -> String {
-        var hasher = SHA256()
-        Self.add(settingsSignature, to: &hasher)
-        Self.add(entry.dn, to: &hasher)
+        // Gathered into one buffer and hashed at once: a hasher update per length prefix and value cost more
+        // than the hashing itself.
+        var bytes = signatureBytes
+        bytes.reserveCapacity(signatureBytes.count + 512)
+        Self.append(entry.dn.utf8, to: &bytes)
         for name in entry.attributes.keys.sorted() {
             let values = entry.attributes[name] ?? []
-            Self.add(name, to: &hasher)
-            withUnsafeBytes(of: UInt64(values.count).littleEndian) { hasher.update(bufferPointer: $0) }
-            for value in values {
-                withUnsafeBytes(of: UInt64(value.count).littleEndian) { hasher.update(bufferPointer: $0) }
-                hasher.update(data: value)
-            }
+            Self.append(name.utf8, to: &bytes)
+            withUnsafeBytes(of: UInt64(values.count).littleEndian) { bytes.append(contentsOf: $0) }
+            for value in values { Self.append(value, to: &bytes) }
         }
         let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 64) { hex in
-            for (index, byte) in hasher.finalize().enumerated() {
+            for (index, byte) in SHA256.hash(data: bytes).enumerated() {
                 hex[2 * index] = digits[Int(byte >> 4)]
                 hex[2 * index + 1] = digits[Int(byte & 0x0F)]
             }
@@ -146,13 +150,10 @@ struct DirectoryEntryDecoder: Sendable {
         }
     }
 
-    /// Length-prefixed UTF-8, hashed without copying it into a `Data` first: a full sync hashes a million strings.
-    private static func add(_ text: String, to hasher: inout SHA256) {
-        var text = text
-        text.withUTF8 { bytes in
-            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-        }
+    /// Length-prefixed, so that no two different entries give the same bytes.
+    private static func append(_ value: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: UInt64(value.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: value)
     }
 
     private func identifier(_ entry: LDAPEntry, _ attribute: String) -> DirectoryEntryID? {

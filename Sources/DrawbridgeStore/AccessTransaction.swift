@@ -12,6 +12,8 @@ public protocol AccessTransaction: Sendable {
     /// A live user with this DN, compared in normalized form.
     func userLive(dn: DistinguishedName) async throws -> StoredUser?
     func group(id: DirectoryEntryID) async throws -> StoredGroup?
+    /// The DN of the group with this id, unless it is gone; without `group(id:)`'s member count.
+    func liveGroupDN(id: DirectoryEntryID) async throws -> DistinguishedName?
     func liveGroups() async throws -> [StoredGroup]
     /// Groups the user belongs to, directly or through nested groups.
     func groupIDs(ofUser id: DirectoryEntryID) async throws -> Set<DirectoryEntryID>

@@ -22,6 +22,7 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
     func user(login: String) async throws -> StoredUser? { try await reads.user(login: login) }
     func user(id: DirectoryEntryID) async throws -> StoredUser? { try await reads.user(id: id) }
     func group(id: DirectoryEntryID) async throws -> StoredGroup? { try await reads.group(id: id) }
+    func liveGroupDN(id: DirectoryEntryID) async throws -> DistinguishedName? { try await reads.liveGroupDN(id: id) }
     func userLive(dn: DistinguishedName) async throws -> StoredUser? { try await reads.user(dn: dn) }
     func roleBindings() async throws -> [RoleBinding] { try await reads.roleBindings() }
     func roleBinding(scope: ScopePath, role: RoleName) async throws -> RoleBinding? { try await reads.roleBinding(scope: scope, role: role) }

@@ -90,6 +90,14 @@ struct SQLiteStoreReader: Sendable {
         }
     }
 
+    func liveGroupDN(id: DirectoryEntryID) async throws -> DistinguishedName? {
+        let text = try await storeStep("select group DN", "directory_groups") {
+            try await db.raw("SELECT dn FROM directory_groups WHERE id = \(bind: id.rawValue) AND deleted_at IS NULL")
+                .first(decodingColumn: "dn", as: String.self)
+        }
+        return try text.map { text in try rowStep("read group DN", "directory_groups") { try DistinguishedName(text) } }
+    }
+
     /// Like `user(dn:)`, only a live group: a deleted group's DN may already belong to a new one.
     func group(dn: DistinguishedName) async throws -> StoredGroup? {
         try await storeStep("select group by DN", "directory_groups") {

@@ -55,7 +55,7 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
 
         init(attributes: [AttributeTypeAndValue]) {
             self.attributes = attributes
-            normalized = attributes
+            normalized = attributes.count == 1 ? attributes[0].normalized : attributes
                 .sorted { ($0.normalizedType, $0.normalizedValue) < ($1.normalizedType, $1.normalizedValue) }
                 .map(\.normalized)
                 .joined(separator: "+")
@@ -155,23 +155,35 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible, Co
     /// Escapes an attribute value for use in a DN string (RFC 4514 §2.4). Control characters are
     /// hex-escaped as well, which the RFC allows, so a DN never carries a raw line break into a log.
     public static func escape(_ value: String) -> String {
-        let bytes = Array(value.utf8)
+        let count = value.utf8.count
+        // Most values (jdoe, example) need nothing, and a sync escapes hundreds of thousands of them.
+        guard value.utf8.enumerated().contains(where: { escaping($1, at: $0, of: count) != .none }) else { return value }
         var escaped: [UInt8] = []
-        escaped.reserveCapacity(bytes.count)
-        for (index, byte) in bytes.enumerated() {
-            switch byte {
-            case UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "\""),
-                UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ";"), UInt8(ascii: "="):
-                escaped += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: " ") where index == 0 || index == bytes.count - 1, UInt8(ascii: "#") where index == 0:
-                escaped += [UInt8(ascii: "\\"), byte]
-            case 0x00..<0x20, 0x7F:
-                escaped += LDAPSyntax.hexEscape(byte)
-            default:
-                escaped.append(byte)
+        escaped.reserveCapacity(count + 8)
+        for (index, byte) in value.utf8.enumerated() {
+            switch escaping(byte, at: index, of: count) {
+            case .none: escaped.append(byte)
+            case .backslash: escaped += [UInt8(ascii: "\\"), byte]
+            case .hex: escaped += LDAPSyntax.hexEscape(byte)
             }
         }
         return String(decoding: escaped, as: UTF8.self)
+    }
+
+    private enum Escaping { case none, backslash, hex }
+
+    private static func escaping(_ byte: UInt8, at index: Int, of count: Int) -> Escaping {
+        switch byte {
+        case UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "\""),
+            UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ";"), UInt8(ascii: "="):
+            .backslash
+        case UInt8(ascii: " ") where index == 0 || index == count - 1, UInt8(ascii: "#") where index == 0:
+            .backslash
+        case 0x00..<0x20, 0x7F:
+            .hex
+        default:
+            .none
+        }
     }
 
     private static let typeAliases: [String: String] = [
