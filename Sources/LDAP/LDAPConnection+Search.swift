@@ -148,12 +148,12 @@ extension LDAPConnection {
                 }
                 ldap_value_free_len(berValues)
             }
-            attributes[String(cString: name).lowercased(), default: []].append(contentsOf: values)
+            attributes[LDAPEntry.key(String(cString: name)), default: []].append(contentsOf: values)
             ldap_memfree(name)
             attribute = ldap_next_attribute(handle, entry, ber)
         }
         if let ber { ber_free(ber, 0) }
-        return LDAPEntry(dn: dn, attributes: attributes)
+        return LDAPEntry(dn: dn, keyedAttributes: attributes)
     }
 }
 

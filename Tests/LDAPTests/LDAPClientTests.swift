@@ -229,6 +229,21 @@ import Testing
         #expect(!LDAPConnection.isAlreadyApplied(added, .delete))
     }
 
+    @Test func attributeNamesMatchWhateverTheirCase() {
+        let entry = LDAPEntry(dn: "cn=x", attributes: [
+            "sAMAccountName": [Data("jdoe".utf8)], "CN": [Data("X".utf8)], "cn": [Data("x".utf8)],
+            "mail": [Data([0xFF, 0xFE]), Data("j@example.org".utf8)], "ÄTTR": [Data("ü".utf8)],
+        ])
+        #expect(entry.string("samaccountname") == "jdoe")
+        #expect(entry.string("SAMACCOUNTNAME") == "jdoe")
+        #expect(Set(entry.strings("Cn")) == ["X", "x"], "values under one name in two spellings are merged")
+        #expect(entry.string("mail") == "j@example.org", "a value that is not UTF-8 is skipped")
+        #expect(entry.strings("mail") == ["j@example.org"])
+        #expect(entry.values("mail").count == 2)
+        #expect(entry.string("äTTR") == "ü")
+        #expect(entry.values("missing").isEmpty)
+    }
+
     @Test func rangesThatDoNotContinueAreRefused() {
         let first = LDAPEntry(dn: "CN=Big,DC=corp", attributes: ["member;range=0-1": [Data("a".utf8)]])
         // A reply that starts over would otherwise loop forever.
