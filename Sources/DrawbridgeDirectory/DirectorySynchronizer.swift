@@ -126,7 +126,9 @@ public struct DirectorySynchronizer: Sendable {
 
         let groups = report.groups
         let groupsChanged = groups.inserted + groups.updated + groups.restored + report.deletedGroups > 0
-        if kind == .full || groupsChanged || state.mappingSignature != mapper.signature {
+        // Read inside the transaction: a sync with other rules (a CLI beside the server) may have committed since `state`.
+        let derivedWith = try await transaction.syncState().mappingSignature
+        if kind == .full || groupsChanged || derivedWith != mapper.signature {
             let mapping = try mapper.map(try await transaction.liveGroups().map(\.reference))
             for warning in mapping.warnings { report.warn(warning.description) }
             report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)

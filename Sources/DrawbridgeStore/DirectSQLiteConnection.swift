@@ -116,6 +116,8 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    /// `onRow` must not run statements on this connection: the statement being stepped is a cached one, which
+    /// another run could reset, or finalize when the cache starts afresh.
     private func step(_ statement: OpaquePointer, _ binds: [SQLiteData], _ onRow: (DirectSQLiteRow) -> ()) throws {
         for (offset, value) in binds.enumerated() {
             try bind(value, at: Int32(offset + 1), statement)

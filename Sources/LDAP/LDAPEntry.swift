@@ -35,11 +35,16 @@ public struct LDAPEntry: Sendable, Hashable {
 
     /// Values decoded as UTF-8; values that are not valid UTF-8 are skipped.
     public func strings(_ attribute: String) -> [String] {
-        values(attribute).compactMap { String(validating: $0, as: UTF8.self) }
+        values(attribute).compactMap(Self.text)
     }
 
     public func string(_ attribute: String) -> String? {
-        values(attribute).lazy.compactMap { String(validating: $0, as: UTF8.self) }.first
+        values(attribute).lazy.compactMap(Self.text).first
+    }
+
+    /// A leading byte-order mark is dropped, as Foundation's UTF-8 decoding (which this replaced) does.
+    private static func text(_ value: Data) -> String? {
+        String(validating: value.starts(with: [0xEF, 0xBB, 0xBF]) ? value.dropFirst(3) : value, as: UTF8.self)
     }
 
     mutating func setValues(_ values: [Data], for attribute: String) {

@@ -46,10 +46,16 @@ import Testing
                 _ = try await tx.upsertUsers([try user("u1", "alice")], seenAt: t0)
             }
             #expect(try await indexes() == expected)
-            try await store.withSyncTransaction(commit: true) { tx in
+            let during = try await store.withSyncTransaction(commit: true) { tx in
                 _ = try await tx.upsertUsers([try user("u1", "alice")], seenAt: t0)
                 _ = try await tx.upsertGroups([team], seenAt: t0)
+                var names: [String] = []
+                try (tx as! SQLiteSyncTransaction).db.run(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'directory%' AND sql IS NOT NULL", []
+                ) { row in if case .text(let name) = row.values[0] { names.append(name) } }
+                return names
             }
+            #expect(during.isEmpty, "the empty tables are filled without their indexes: \(during)")
             #expect(try await indexes() == expected)
             let plan = try await store.reader.raw(
                 "EXPLAIN QUERY PLAN SELECT group_id FROM directory_group_members WHERE kind = 'dn' AND member = 'x'"

@@ -405,6 +405,20 @@ private func pairs(_ dn: DN) -> [[String]] {
         }
     }
 
+    /// Past a few levels the rest is parsed whole; the result is the same.
+    @Test func deepDNsParseAsTheParserDoes() throws {
+        var cache = DistinguishedNameCache()
+        let deep = Array(repeating: "cn=x", count: 2_000).joined(separator: ",") + ",dc=example"
+        #expect(try cache.parse(deep) == DN(deep))
+        #expect(try cache.parse(deep).rdns.count == 2_001)
+        #expect(try cache.parse("cn=y," + deep).description == "cn=y," + deep)
+        let invalid = Array(repeating: "cn=x", count: 50).joined(separator: ",") + ",,dc=example"
+        let expected = #expect(throws: DistinguishedNameError.self) { try DN(invalid) }
+        let error = #expect(throws: DistinguishedNameError.self) { try cache.parse(invalid) }
+        #expect(error?.position == expected?.position)
+        #expect(error?.problem == .emptyRDN)
+    }
+
     @Test func rejectsAsTheParserDoesWithTheSamePosition() throws {
         var cache = DistinguishedNameCache()
         // Parents of some of the invalid DNs, parsed first, so that the failing part is the first RDN.

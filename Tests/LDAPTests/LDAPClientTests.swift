@@ -233,6 +233,7 @@ import Testing
         let entry = LDAPEntry(dn: "cn=x", attributes: [
             "sAMAccountName": [Data("jdoe".utf8)], "CN": [Data("X".utf8)], "cn": [Data("x".utf8)],
             "mail": [Data([0xFF, 0xFE]), Data("j@example.org".utf8)], "ÄTTR": [Data("ü".utf8)],
+            "description": [Data([0xEF, 0xBB, 0xBF]) + Data("text".utf8)],
         ])
         #expect(entry.string("samaccountname") == "jdoe")
         #expect(entry.string("SAMACCOUNTNAME") == "jdoe")
@@ -242,6 +243,7 @@ import Testing
         #expect(entry.values("mail").count == 2)
         #expect(entry.string("äTTR") == "ü")
         #expect(entry.values("missing").isEmpty)
+        #expect(entry.string("description") == "text", "a leading byte-order mark is not part of the text")
     }
 
     @Test func rangesThatDoNotContinueAreRefused() {
