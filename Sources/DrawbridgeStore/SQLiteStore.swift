@@ -5,8 +5,8 @@ import Logging
 import SQLKit
 import SQLiteKit
 
-/// The embedded store: one SQLite file in WAL mode, with one connection for write transactions and another
-/// for reads, so that readers keep seeing the last committed state while a sync transaction is open.
+/// The embedded store: one SQLite file in WAL mode, with connections for write transactions and one for reads,
+/// so that readers keep seeing the last committed state while a sync transaction is open.
 public final class SQLiteStore: DrawbridgeStore {
     private let writerConnection: SQLiteConnection
     private let readerConnection: SQLiteConnection
