@@ -106,7 +106,7 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
     }
 
     /// Runs the one-row statement `sql` once for each row of values, prepared once: a multi-row statement would
-    /// be parsed again for every batch, and SQLite's parser then costs as much as its inserts.
+    /// be parsed again for every batch of rows.
     func runEach(_ sql: String, _ rows: some Sequence<[SQLiteData]>) throws {
         let statement = try prepared(sql)
         defer { sqlite_nio_sqlite3_reset(statement) }

@@ -2,8 +2,8 @@ import SQLiteKit
 
 extension SQLiteSyncTransaction {
     /// Inserts rows with one prepared one-row INSERT and SQLite's own bind values. SQLKit binds every value through
-    /// an `Encoder`, and a multi-row INSERT is parsed anew for every batch: either made inserting a full sync's
-    /// hundreds of thousands of rows several times slower than SQLite. `table`, `columns` and `suffix` are SQL
+    /// an `Encoder`, which made inserting a full sync's hundreds of thousands of rows several times slower than
+    /// SQLite, and a multi-row INSERT is parsed anew for every batch. `table`, `columns` and `suffix` are SQL
     /// written in this module, never input.
     func insertRows(into table: String, columns: [String], rows: [[SQLiteData]], suffix: String = "", operation: String) throws {
         let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
