@@ -1,5 +1,6 @@
 import DrawbridgeCore
 import SQLKit
+import SQLiteKit
 
 extension SQLiteSyncTransaction {
     func replaceRoleBindings(_ bindings: [RoleBinding]) async throws -> RoleBindingChanges {
@@ -24,21 +25,15 @@ extension SQLiteSyncTransaction {
         try await storeStep("delete scopes", "scopes") { try await db.delete(from: "scopes").run() }
         // Parents first, so each row's parent exists when it is inserted.
         let scopes = Set(bindings.flatMap(\.scope.selfAndAncestors)).sorted { ($0.segments.count, $0) < ($1.segments.count, $1) }
-        for start in stride(from: 0, to: scopes.count, by: SQLiteStoreReader.batchSize) {
-            let insert = db.insert(into: "scopes").columns("path", "parent")
-            for scope in scopes[start..<min(start + SQLiteStoreReader.batchSize, scopes.count)] {
-                insert.values(scope.description, scope.parent?.description)
-            }
-            try await storeStep("insert scopes", "scopes") { try await insert.run() }
-        }
-        let rows = incoming.values.sorted(by: byScopeAndRole)
-        for start in stride(from: 0, to: rows.count, by: SQLiteStoreReader.batchSize) {
-            let insert = db.insert(into: "role_bindings").columns("scope", "role", "group_id", "rule")
-            for binding in rows[start..<min(start + SQLiteStoreReader.batchSize, rows.count)] {
-                insert.values(binding.scope.description, binding.role.rawValue, binding.groupID.rawValue, binding.rule)
-            }
-            try await storeStep("insert role bindings", "role_bindings") { try await insert.run() }
-        }
+        try insertRows(
+            into: "scopes", columns: ["path", "parent"], rows: scopes.map { [.text($0.description), SQLiteData($0.parent?.description)] },
+            operation: "insert scopes")
+        try insertRows(
+            into: "role_bindings", columns: ["scope", "role", "group_id", "rule"],
+            rows: incoming.values.sorted(by: byScopeAndRole).map { binding in
+                [.text(binding.scope.description), .text(binding.role.rawValue), .text(binding.groupID.rawValue), .text(binding.rule)]
+            },
+            operation: "insert role bindings")
         return changes
     }
 }

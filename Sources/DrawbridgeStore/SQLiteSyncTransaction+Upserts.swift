@@ -111,11 +111,18 @@ extension SQLiteSyncTransaction {
             operation: "insert group members")
     }
 
-    private func storedUsers(ids: [String]) async throws -> [String: StoredUserFields] {
-        let rows = try await storeStep("select users to upsert", "directory_users") {
-            try await db.select().columns("id", "dn", "login", "display_name", "mail", "enabled", "deleted_at")
-                .from("directory_users").where("id", .in, ids).all()
+    /// The rows of `table` with these ids, queried with SQLite's own bind values: a full sync looks up every entry.
+    private func rows(_ columns: String, of table: String, ids: [String], operation: String) throws -> [DirectSQLiteRow] {
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        var rows: [DirectSQLiteRow] = []
+        try rowStep(operation, table) {
+            try db.run("SELECT \(columns) FROM \(table) WHERE id IN (\(placeholders))", ids.map(SQLiteData.text)) { rows.append($0) }
         }
+        return rows
+    }
+
+    private func storedUsers(ids: [String]) async throws -> [String: StoredUserFields] {
+        let rows = try rows("id, dn, login, display_name, mail, enabled, deleted_at", of: "directory_users", ids: ids, operation: "select users to upsert")
         return try rowStep("read users to upsert", "directory_users") {
             var stored: [String: StoredUserFields] = [:]
             for row in rows {
@@ -133,10 +140,7 @@ extension SQLiteSyncTransaction {
     }
 
     private func storedGroups(ids: [String]) async throws -> [String: StoredGroupFields] {
-        let rows = try await storeStep("select groups to upsert", "directory_groups") {
-            try await db.select().columns("id", "dn", "name", "description", "deleted_at")
-                .from("directory_groups").where("id", .in, ids).all()
-        }
+        let rows = try rows("id, dn, name, description, deleted_at", of: "directory_groups", ids: ids, operation: "select groups to upsert")
         // Member rows are read with SQLite's own row type: a full sync compares hundreds of thousands of them.
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         var members: [String: Set<MemberRow.Key>] = [:]
