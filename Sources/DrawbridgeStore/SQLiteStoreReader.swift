@@ -268,15 +268,15 @@ struct SQLiteStoreReader: Sendable {
     // MARK: Rows
 
     static func user(from row: any SQLRow) throws -> StoredUser {
-        var dns = DistinguishedNameCache()
-        return try user(from: row, &dns)
+        try user(from: row) { try DistinguishedName($0) }
     }
 
-    static func user(from row: any SQLRow, _ dns: inout DistinguishedNameCache) throws -> StoredUser {
+    /// `parseDN` is the plain parser for one row, a `DistinguishedNameCache` for a list.
+    static func user(from row: any SQLRow, parseDN: (String) throws -> DistinguishedName) throws -> StoredUser {
         try rowStep("read user", "directory_users") {
             let record = DirectoryUserRecord(
                 id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
-                dn: try dns.parse(try row.decode(column: "dn", as: String.self)),
+                dn: try parseDN(try row.decode(column: "dn", as: String.self)),
                 login: try row.decode(column: "login", as: String.self),
                 displayName: try row.decode(column: "display_name", as: String?.self),
                 mail: try row.decode(column: "mail", as: String?.self),
@@ -292,15 +292,14 @@ struct SQLiteStoreReader: Sendable {
     }
 
     static func group(from row: any SQLRow) throws -> StoredGroup {
-        var dns = DistinguishedNameCache()
-        return try group(from: row, &dns)
+        try group(from: row) { try DistinguishedName($0) }
     }
 
-    static func group(from row: any SQLRow, _ dns: inout DistinguishedNameCache) throws -> StoredGroup {
+    static func group(from row: any SQLRow, parseDN: (String) throws -> DistinguishedName) throws -> StoredGroup {
         try rowStep("read group", "directory_groups") {
             StoredGroup(
                 id: DirectoryEntryID(rawValue: try row.decode(column: "id", as: String.self)),
-                dn: try dns.parse(try row.decode(column: "dn", as: String.self)),
+                dn: try parseDN(try row.decode(column: "dn", as: String.self)),
                 name: try row.decode(column: "name", as: String.self),
                 description: try row.decode(column: "description", as: String?.self),
                 directMemberCount: try row.decode(column: "member_count", as: Int.self),
@@ -355,11 +354,11 @@ extension [any SQLRow] {
     /// The DNs of a list share their parents: one cache parses each parent once.
     func storedUsers() throws -> [StoredUser] {
         var dns = DistinguishedNameCache()
-        return try map { try SQLiteStoreReader.user(from: $0, &dns) }
+        return try map { try SQLiteStoreReader.user(from: $0) { try dns.parse($0) } }
     }
 
     func storedGroups() throws -> [StoredGroup] {
         var dns = DistinguishedNameCache()
-        return try map { try SQLiteStoreReader.group(from: $0, &dns) }
+        return try map { try SQLiteStoreReader.group(from: $0) { try dns.parse($0) } }
     }
 }

@@ -36,9 +36,7 @@ extension SQLiteSyncTransaction {
             operation: "insert role bindings")
         return changes
     }
-}
 
-extension SQLiteSyncTransaction {
     func roleBindingCount() async throws -> Int {
         try ensureOpen("count role bindings")
         return try await storeStep("count role bindings", "role_bindings") {
