@@ -19,6 +19,11 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
     // at a time, which runs each statement to its end before it starts the next. Hence also SQLITE_OPEN_NOMUTEX.
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// Frames in the write-ahead log after this connection's last commit, as SQLite's WAL hook reports them.
+    /// Installing the hook replaces SQLite's automatic checkpoint on this connection: that checkpoint ran inside
+    /// `COMMIT`, with its fsyncs (about 20 ms here, every hundred or so transactions), while the write lock was
+    /// held. `SQLiteStore` checkpoints in the background instead.
+    private(set) var walFrames = 0
     let logger: Logger
     let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()
     let dialect: any SQLDialect = SQLiteDialect()
@@ -44,6 +49,12 @@ final class DirectSQLiteConnection: SQLDatabase, @unchecked Sendable {
             throw error
         }
         let connection = DirectSQLiteConnection(handle: handle, logger: logger)
+        // Unretained: SQLite calls the hook only inside a commit on this handle, which only this object makes.
+        sqlite_nio_sqlite3_wal_hook(handle, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<DirectSQLiteConnection>.fromOpaque(context).takeUnretainedValue().walFrames = Int(frames)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(connection).toOpaque())
         do {
             // A short busy timeout: SQLite's wait holds the thread, and this thread belongs to Swift's small pool.
             // `beginImmediate` waits longer for another process's write transaction, without holding it.

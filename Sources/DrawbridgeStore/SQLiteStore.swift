@@ -4,12 +4,20 @@ import LDAP
 import Logging
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, with connections for write transactions and one for reads,
-/// so that readers keep seeing the last committed state while a sync transaction is open.
+/// so that readers keep seeing the last committed state while a sync transaction is open, and one that
+/// checkpoints the WAL in the background.
 public final class SQLiteStore: DrawbridgeStore {
     private let writerConnection: SQLiteConnection
     private let readerConnection: SQLiteConnection
+    /// Runs checkpoints on SQLiteNIO's thread pool, so their fsyncs hold neither the write lock nor a thread of
+    /// Swift's pool. A passive checkpoint neither waits for nor blocks readers and writers.
+    private let checkpointConnection: SQLiteConnection
+    private let checkpointInFlight = Mutex<Task<Void, Never>?>(nil)
+    /// WAL frames past which a commit on `transactionConnection` starts a checkpoint: SQLite's own default.
+    let checkpointThreshold: Int
     /// Access transactions (every API action, the scheduler's passes) and syncs run here; migrations and
     /// credentials on `writer`.
     private let transactionConnection: DirectSQLiteConnection
@@ -19,10 +27,15 @@ public final class SQLiteStore: DrawbridgeStore {
     let writeLock = AsyncMutex()
     let logger: Logger
 
-    private init(writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, transactionConnection: DirectSQLiteConnection, logger: Logger) {
+    private init(
+        writerConnection: SQLiteConnection, readerConnection: SQLiteConnection, checkpointConnection: SQLiteConnection,
+        transactionConnection: DirectSQLiteConnection, checkpointThreshold: Int, logger: Logger
+    ) {
         self.writerConnection = writerConnection
         self.readerConnection = readerConnection
+        self.checkpointConnection = checkpointConnection
         self.transactionConnection = transactionConnection
+        self.checkpointThreshold = checkpointThreshold
         // Query logging would put bound values into the log.
         self.writer = writerConnection.sql(queryLogLevel: nil)
         self.reader = readerConnection.sql(queryLogLevel: nil)
@@ -31,6 +44,10 @@ public final class SQLiteStore: DrawbridgeStore {
 
     /// Opens (creating if needed) the database file at `path`. Call `migrate()` before using it.
     public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
+        try await open(path: path, logger: logger, checkpointThreshold: 1000)
+    }
+
+    static func open(path: String, logger: Logger, checkpointThreshold: Int) async throws -> SQLiteStore {
         let writerConnection = try await connect(path: path, logger: logger)
         do {
             // WAL is a property of the file, so the writer sets it before the reader connects.
@@ -41,14 +58,25 @@ public final class SQLiteStore: DrawbridgeStore {
             guard mode?.lowercased() == "wal" else {
                 throw SQLiteStoreError(operation: "set journal mode", table: "database", reason: "the file does not support WAL")
             }
+            // Its commits would otherwise checkpoint inside the write lock too; the next commit on
+            // `transactionConnection` past the threshold covers their pages.
+            try await storeStep("configure writer", "database") {
+                try await writerConnection.sql(queryLogLevel: nil).raw("PRAGMA wal_autocheckpoint = 0").run()
+            }
             let readerConnection = try await connect(path: path, logger: logger)
+            var checkpointConnection: SQLiteConnection?
             do {
                 try await storeStep("configure reader", "database") {
                     try await readerConnection.sql(queryLogLevel: nil).raw("PRAGMA query_only = ON").run()
                 }
+                let checkpointer = try await connect(path: path, logger: logger)
+                checkpointConnection = checkpointer
                 let transactionConnection = try await storeStep("open", "database") { try DirectSQLiteConnection.open(path: path, logger: logger) }
-                return SQLiteStore(writerConnection: writerConnection, readerConnection: readerConnection, transactionConnection: transactionConnection, logger: logger)
+                return SQLiteStore(
+                    writerConnection: writerConnection, readerConnection: readerConnection, checkpointConnection: checkpointer,
+                    transactionConnection: transactionConnection, checkpointThreshold: checkpointThreshold, logger: logger)
             } catch {
+                try? await checkpointConnection?.close()
                 try? await readerConnection.close()
                 throw error
             }
@@ -80,15 +108,41 @@ public final class SQLiteStore: DrawbridgeStore {
         }
     }
 
-    /// Waits for an open write transaction to finish, then closes the connections.
+    /// Waits for an open write transaction and a running checkpoint to finish, then closes the connections.
     public func close() async throws {
-        try await writeLock.withLock { [writerConnection, readerConnection, transactionConnection] in
+        try await writeLock.withLock { [self] in
+            await checkpointInFlight.withLock { $0 }?.value
             transactionConnection.close()
             try await storeStep("close", "database") {
+                try await checkpointConnection.close()
                 try await readerConnection.close()
                 try await writerConnection.close()
             }
         }
+    }
+
+    /// Starts a background checkpoint once the WAL has grown past `checkpointThreshold`, unless one is running.
+    /// The caller holds `writeLock` and has just committed on `transactionConnection`.
+    private func checkpointIfDue() {
+        guard transactionConnection.walFrames >= checkpointThreshold else { return }
+        checkpointInFlight.withLock { inFlight in
+            guard inFlight == nil else { return }
+            inFlight = Task { [self] in
+                do {
+                    try await checkpointConnection.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(PASSIVE)").run()
+                } catch {
+                    // The next commit past the threshold tries again; the WAL only grows meanwhile.
+                    let failure = SQLiteStoreError(operation: "checkpoint", table: "database", underlying: error)
+                    logger.warning("WAL checkpoint failed", metadata: ["reason": "\(failure.reason)"])
+                }
+                checkpointInFlight.withLock { $0 = nil }
+            }
+        }
+    }
+
+    /// Waits for the background checkpoint, if one is running.
+    func checkpointFinished() async {
+        await checkpointInFlight.withLock { $0 }?.value
     }
 
     public func withSyncTransaction<T: Sendable>(
@@ -96,7 +150,7 @@ public final class SQLiteStore: DrawbridgeStore {
     ) async throws -> T {
         try await writeLock.withLock { [self] in
             try await storeStep("begin transaction", "database") { try await transactionConnection.beginImmediate() }
-            return try await inTransaction(on: transactionConnection, commit: commit) {
+            let result = try await inTransaction(on: transactionConnection, commit: commit) {
                 let transaction = SQLiteSyncTransaction(db: transactionConnection, committed: readerConnection)
                 defer { transaction.finish() }
                 let droppedIndexes = try transaction.dropIndexesOfEmptyTables()
@@ -104,6 +158,8 @@ public final class SQLiteStore: DrawbridgeStore {
                 try transaction.restoreIndexes(droppedIndexes)
                 return result
             }
+            checkpointIfDue()
+            return result
         }
     }
 
@@ -112,9 +168,11 @@ public final class SQLiteStore: DrawbridgeStore {
     ) async throws -> T {
         try await writeLock.withLock { [self] in
             try await storeStep("begin transaction", "database") { try await transactionConnection.beginImmediate() }
-            return try await inTransaction(on: transactionConnection, commit: commit) {
+            let result = try await inTransaction(on: transactionConnection, commit: commit) {
                 try await body(SQLiteAccessTransaction(db: transactionConnection))
             }
+            checkpointIfDue()
+            return result
         }
     }
 
