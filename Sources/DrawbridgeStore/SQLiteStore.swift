@@ -111,7 +111,7 @@ public final class SQLiteStore: DrawbridgeStore {
     /// Waits for an open write transaction and a running checkpoint to finish, then closes the connections.
     public func close() async throws {
         try await writeLock.withLock { [self] in
-            await checkpointInFlight.withLock { $0 }?.value
+            await checkpointFinished()
             transactionConnection.close()
             try await storeStep("close", "database") {
                 try await checkpointConnection.close()
