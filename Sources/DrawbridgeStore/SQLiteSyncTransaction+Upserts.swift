@@ -55,10 +55,11 @@ extension SQLiteSyncTransaction {
         for start in stride(from: 0, to: groups.count, by: SQLiteStoreReader.batchSize) {
             let batch = groups[start..<min(start + SQLiteStoreReader.batchSize, groups.count)]
             let stored = try await storedGroups(ids: batch.map(\.id.rawValue))
+            let owners = try batch.map { try AccessCoding.encode($0.owners.map(\.description)) }
             // Member rows are rewritten only for groups whose list changed: most of a full sync's groups keep theirs.
             var replacedGroups: [String] = []
             var memberRows: [MemberRow] = []
-            for group in batch {
+            for (group, owners) in zip(batch, owners) {
                 let members = Set(group.members.map(MemberRow.Key.init))
                 let previous = stored[group.id.rawValue]
                 if previous?.members != members {
@@ -77,16 +78,15 @@ extension SQLiteSyncTransaction {
                 }
                 if previous.deleted {
                     result.restored += 1
-                } else if previous != StoredGroupFields(group, members: members, deleted: false) {
+                } else if previous != StoredGroupFields(group, owners: owners, members: members, deleted: false) {
                     result.updated += 1
                 } else {
                     result.unchanged += 1
                 }
             }
-            let rows: [[SQLiteData]] = try batch.map { group in
+            let rows: [[SQLiteData]] = zip(batch, owners).map { group, owners in
                 [.text(group.id.rawValue), .text(group.dn.description), .text(group.dn.normalized), .text(group.name),
-                 SQLiteData(group.description), .text(try AccessCoding.encode(group.owners.map(\.description))),
-                 SQLiteData(group.fingerprint), .float(seen), .float(seen)]
+                 SQLiteData(group.description), .text(owners), SQLiteData(group.fingerprint), .float(seen), .float(seen)]
             }
             try insertRows(
                 into: "directory_groups",
@@ -140,7 +140,7 @@ extension SQLiteSyncTransaction {
     }
 
     private func storedGroups(ids: [String]) async throws -> [String: StoredGroupFields] {
-        let rows = try rows("id, dn, name, description, deleted_at", of: "directory_groups", ids: ids, operation: "select groups to upsert")
+        let rows = try rows("id, dn, name, description, owners, deleted_at", of: "directory_groups", ids: ids, operation: "select groups to upsert")
         // Member rows are read with SQLite's own row type: a full sync compares hundreds of thousands of them.
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         var members: [String: Set<MemberRow.Key>] = [:]
@@ -158,6 +158,7 @@ extension SQLiteSyncTransaction {
                     dn: try row.decode(column: "dn", as: String.self),
                     name: try row.decode(column: "name", as: String.self),
                     description: try row.decode(column: "description", as: String?.self),
+                    owners: try row.decode(column: "owners", as: String.self),
                     members: members[id] ?? [],
                     deleted: try !row.decodeNil(column: "deleted_at")
                 )
@@ -198,13 +199,17 @@ private struct StoredGroupFields: Equatable {
     var dn: String
     var name: String
     var description: String?
+    /// The owners' DNs as the stored JSON text.
+    var owners: String
     var members: Set<MemberRow.Key>
     var deleted: Bool
 }
 
 extension StoredGroupFields {
-    init(_ record: DirectoryGroupRecord, members: Set<MemberRow.Key>, deleted: Bool) {
-        self.init(dn: record.dn.description, name: record.name, description: record.description, members: members, deleted: deleted)
+    init(_ record: DirectoryGroupRecord, owners: String, members: Set<MemberRow.Key>, deleted: Bool) {
+        self.init(
+            dn: record.dn.description, name: record.name, description: record.description, owners: owners, members: members,
+            deleted: deleted)
     }
 }
 

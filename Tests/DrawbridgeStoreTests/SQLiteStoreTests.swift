@@ -130,6 +130,11 @@ import Testing
 
             let third = try await store.withSyncTransaction(commit: true) { tx in try await tx.upsertGroups([replaced], seenAt: t1) }
             #expect(third == UpsertResult(unchanged: 1))
+
+            let owned = DirectoryGroupRecord(
+                id: replaced.id, dn: replaced.dn, name: replaced.name, description: nil, members: replaced.members, owners: [try userDN("erin")])
+            let fourth = try await store.withSyncTransaction(commit: true) { tx in try await tx.upsertGroups([owned], seenAt: t1) }
+            #expect(fourth == UpsertResult(updated: 1))
         }
     }
 
