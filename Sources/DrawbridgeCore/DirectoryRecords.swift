@@ -130,15 +130,18 @@ public struct SyncState: Sendable, Hashable, Codable {
     public var lastSyncAt: Date?
     /// The `ScopeMapper.signature` of the rules the stored role bindings were derived with.
     public var mappingSignature: String?
+    /// What the rules found wrong when the stored role bindings were derived, repeated by syncs that keep them.
+    public var mappingWarnings: [String]
 
     public init(
         watermark: String? = nil, watermarkServer: String? = nil, lastFullSyncAt: Date? = nil, lastSyncAt: Date? = nil,
-        mappingSignature: String? = nil
+        mappingSignature: String? = nil, mappingWarnings: [String] = []
     ) {
         self.watermark = watermark
         self.watermarkServer = watermarkServer
         self.lastFullSyncAt = lastFullSyncAt
         self.lastSyncAt = lastSyncAt
         self.mappingSignature = mappingSignature
+        self.mappingWarnings = mappingWarnings
     }
 }

@@ -127,19 +127,22 @@ public struct DirectorySynchronizer: Sendable {
         let groups = report.groups
         let groupsChanged = groups.inserted + groups.updated + groups.restored + report.deletedGroups > 0
         // Read inside the transaction: a sync with other rules (a CLI beside the server) may have committed since `state`.
-        let derivedWith = try await transaction.syncState().mappingSignature
-        if kind == .full || groupsChanged || derivedWith != mapper.signature {
+        let derived = try await transaction.syncState()
+        var mappingWarnings = derived.mappingWarnings
+        if kind == .full || groupsChanged || derived.mappingSignature != mapper.signature {
             let mapping = try mapper.map(try await transaction.liveGroups().map(\.reference))
-            for warning in mapping.warnings { report.warn(warning.description) }
+            mappingWarnings = mapping.warnings.map(\.description)
             report.bindingChanges = try await transaction.replaceRoleBindings(mapping.bindings)
             report.bindingCount = mapping.bindings.count
         } else {
-            // Bindings follow only from the live groups' names and DNs and from the rules; neither changed.
+            // Bindings follow only from the live groups' names and DNs and from the rules; neither changed, and
+            // neither did what the rules found wrong with them.
             report.bindingCount = try await transaction.roleBindingCount()
         }
+        for warning in mappingWarnings { report.warn(warning) }
         try await transaction.setSyncState(SyncState(
             watermark: watermark, watermarkServer: position?.server, lastFullSyncAt: kind == .full ? started : state.lastFullSyncAt,
-            lastSyncAt: started, mappingSignature: mapper.signature))
+            lastSyncAt: started, mappingSignature: mapper.signature, mappingWarnings: mappingWarnings))
         for warning in report.warnings { logger.warning("\(warning)") }
         return report
     }

@@ -258,6 +258,8 @@ struct SQLiteStoreReader: Sendable {
                 case SyncStateKey.lastFullSyncAt.rawValue: state.lastFullSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
                 case SyncStateKey.lastSyncAt.rawValue: state.lastSyncAt = Date(timeIntervalSince1970: try row.decode(column: "value", as: Double.self))
                 case SyncStateKey.mappingSignature.rawValue: state.mappingSignature = try row.decode(column: "value", as: String.self)
+                case SyncStateKey.mappingWarnings.rawValue:
+                    state.mappingWarnings = try AccessCoding.decode([String].self, try row.decode(column: "value", as: String.self))
                 default: break
                 }
             }
@@ -348,6 +350,7 @@ enum SyncStateKey: String, CaseIterable {
     case lastFullSyncAt
     case lastSyncAt
     case mappingSignature
+    case mappingWarnings
 }
 
 extension [any SQLRow] {

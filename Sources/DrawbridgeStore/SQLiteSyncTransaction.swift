@@ -55,6 +55,7 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
             (.lastFullSyncAt, state.lastFullSyncAt?.timeIntervalSince1970),
             (.lastSyncAt, state.lastSyncAt?.timeIntervalSince1970),
             (.mappingSignature, state.mappingSignature),
+            (.mappingWarnings, state.mappingWarnings.isEmpty ? nil : try AccessCoding.encode(state.mappingWarnings)),
         ]
         try await storeStep("update sync state", "sync_state") {
             for (key, value) in values {

@@ -157,6 +157,30 @@ import Testing
         }
     }
 
+    /// A sync that keeps the bindings keeps reporting what the rules found wrong with them, until the rules change.
+    @Test func incrementalSyncsRepeatTheMappingWarningsOfTheBindingsTheyKeep() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            func synchronizer(role: String) throws -> DirectorySynchronizer {
+                let rule = try MappingRule(
+                    name: "owners", matcher: .namePattern("^pim-(?<sub>[a-z0-9]+)-(?<rg>[a-z0-9]+)-owner$"),
+                    scope: "/subscriptions/{sub}/resourceGroups/{rg}", role: role)
+                return DirectorySynchronizer(
+                    configuration: harness.configuration.directory, pool: harness.pool, store: harness.store, mapper: ScopeMapper(rules: [rule]))
+            }
+            let broken = try synchronizer(role: "owner!")
+            let full = try await broken.sync(.full)
+            #expect(full.warningCount > 0 && full.bindingCount == 0)
+            #expect(full.warnings.allSatisfy { $0.contains("owners") && $0.contains("owner!") }, "\(full.warnings)")
+            let unchanged = try await broken.sync(.incremental)
+            #expect(unchanged.kind == .incremental && unchanged.groups.inserted + unchanged.groups.updated == 0)
+            #expect(unchanged.warnings == full.warnings && unchanged.warningCount == full.warningCount)
+
+            let fixed = try await synchronizer(role: "owner").sync(.incremental)
+            #expect(fixed.warningCount == 0 && fixed.bindingCount > 0)
+            #expect(try await harness.sync(.incremental).warningCount == 0)
+        }
+    }
+
     @Test func incrementalSyncStartsWhereTheServerClockStoodAtTheLastStart() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             // Let the loaded entries' modifyTimestamp fall behind the server clock the sync reads from cn=Monitor.

@@ -335,7 +335,9 @@ import Testing
 
     @Test func syncStateRoundTrips() async throws {
         try await withStore { store in
-            let state = SyncState(watermark: "20240101000000Z", lastFullSyncAt: t0, lastSyncAt: t1)
+            let state = SyncState(
+                watermark: "20240101000000Z", lastFullSyncAt: t0, lastSyncAt: t1, mappingSignature: "rules-1",
+                mappingWarnings: ["rule 'a' gives cn=x,dc=example,dc=org an invalid scope: \"/é\""])
             try await store.withSyncTransaction(commit: true) { tx in try await tx.setSyncState(state) }
             #expect(try await store.syncState() == state)
 
