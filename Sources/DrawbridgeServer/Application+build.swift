@@ -40,9 +40,8 @@ public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeR
             configuration: .init(
                 sessionCookieParameters: cookies.parameters, keyPrefix: SessionCookies.keyPrefix,
                 defaultSessionExpiration: configuration.sessionIdleTimeout)))
-        .add(middleware: AuthenticationMiddleware(services: services))
 
-    let api = sessions.group("api/v1")
+    let api = sessions.group("api/v1").add(middleware: AuthenticationMiddleware(services: services))
     let account = AccountRoutes(services: services, sessions: cookies)
     account.registerPublic(on: api.group().add(middleware: CSRFMiddleware(exemptJSONSignIn: true)))
 
@@ -56,8 +55,9 @@ public func buildRouter(_ services: ServerServices) throws -> Router<DrawbridgeR
 
     let pages = try WebRenderer()
     let web = WebRoutes(services: services, sessions: cookies, pages: pages)
-    web.registerPublic(on: sessions.group().add(middleware: WebPageMiddleware(pages: pages, requireSignIn: false)).add(middleware: CSRFMiddleware()))
-    let signedInPages = sessions.group().add(middleware: WebPageMiddleware(pages: pages)).add(middleware: CSRFMiddleware())
+    let browser = sessions.group().add(middleware: AuthenticationMiddleware(services: services, acceptsTokens: false))
+    web.registerPublic(on: browser.group().add(middleware: WebPageMiddleware(pages: pages, requireSignIn: false)).add(middleware: CSRFMiddleware()))
+    let signedInPages = browser.group().add(middleware: WebPageMiddleware(pages: pages)).add(middleware: CSRFMiddleware())
     web.register(on: signedInPages)
     let governance = WebGovernanceRoutes(web: web)
     governance.registerReviewer(on: signedInPages)

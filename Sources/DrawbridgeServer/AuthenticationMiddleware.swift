@@ -9,15 +9,18 @@ import HummingbirdAuth
 
 /// Establishes who is calling: a personal access token in `Authorization: Bearer`, else a signed-in session.
 /// A bearer header that does not name a usable token is refused outright rather than ignored.
+/// Pages do not take tokens (`acceptsTokens: false`): a token is for the API, and its holder must not reach the
+/// pages that mint tokens or enroll an authenticator, which the API keeps for sessions.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = DrawbridgeRequestContext
 
     let services: ServerServices
+    var acceptsTokens = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let now = services.clock.now()
-        if let authorization = request.headers[.authorization] {
+        if acceptsTokens, let authorization = request.headers[.authorization] {
             guard authorization.lowercased().hasPrefix("bearer "), let token = try await services.tokenUser(secret: String(authorization.dropFirst(7)), at: now) else {
                 throw APIProblem(.unauthorized, "Invalid token", detail: "the bearer token is unknown, expired or revoked")
             }

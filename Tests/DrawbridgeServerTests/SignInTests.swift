@@ -147,6 +147,13 @@ struct SignInTests {
             #expect(me.status == .ok)
             #expect(try automation.json(me)["login"] as? String == "alice")
             #expect(try await automation.send(.post, "/api/v1/tokens", json: #"{"name":"more","lifetime":"1d"}"#).status == .forbidden)
+            // The pages take no tokens: the token's holder meets the sign-in page, not the forms that mint tokens or enroll MFA.
+            for (method, path) in [(HTTPRequest.Method.get, "/tokens"), (.post, "/tokens"), (.post, "/mfa/enroll"), (.post, "/mfa/confirm")] {
+                let page = try await automation.send(method, path, headers: [.contentType: "application/x-www-form-urlencoded"])
+                #expect(page.status == .seeOther && page.headers[.location] == "/signin", "\(method) \(path): \(page.status)")
+            }
+            #expect(try await harness.access.store.tokens(userID: try #require(try await harness.access.store.user(login: "alice")).record.id).count == 1)
+            #expect(try await harness.access.store.mfaEnrollment(userID: try #require(try await harness.access.store.user(login: "alice")).record.id) == nil)
 
             let forged = APIClient(client)
             forged.bearer = secret + "x"
