@@ -199,9 +199,11 @@ extension AccessEngine {
 
     /// Extends an active or scheduled activation to `duration` from now (from its start, if later). When the
     /// policy says extensions need approval, a follow-on request starting at the current end is created instead.
+    /// A policy that requires MFA requires a fresh `mfa` proof for the extension too, or one activation could be
+    /// kept alive indefinitely with a token and no second factor.
     public func extend(
-        _ id: ActivationID, duration: TimeInterval, justification: String?, by actor: Actor, source: ActionSource, clientAddress: IPAddress? = nil,
-        dryRun: Bool = false
+        _ id: ActivationID, duration: TimeInterval, justification: String?, mfa: MFAProof? = nil, by actor: Actor, source: ActionSource,
+        clientAddress: IPAddress? = nil, dryRun: Bool = false
     ) async throws -> Activation {
         try await transaction(dryRun: dryRun, actor: actor, source: source) { context in
             var activation = try await load(id, context)
@@ -222,6 +224,7 @@ extension AccessEngine {
             if policy.requireJustification && justification.isBlank {
                 refusals.append(Refusal(.justificationRequired, "the policy requires a justification"))
             }
+            if let refusal = AccessRules.mfaRefusal(policy, proof: mfa, now: context.now) { refusals.append(refusal) }
             var newEnd = max(context.now, activation.startAt).addingTimeInterval(duration)
             let eligibilities = try await context.eligibilities(of: activation.userID, scope: activation.scope, role: activation.role)
             if let eligibility = AccessRules.bestEligibility(eligibilities, at: context.now) {
@@ -240,27 +243,31 @@ extension AccessEngine {
                     reason: refusals.map(\.message).joined(separator: "; ")))
                 throw ActionRefused(refusals)
             }
+            var details = ["end": newEnd.iso8601]
+            if let mfa { details["mfa"] = mfa.method }
             if policy.extensionRequiresApproval {
+                details["extends"] = id.rawValue
                 let followOn = Activation(
                     requestID: .make(), userID: activation.userID, userLogin: activation.userLogin, scope: activation.scope, role: activation.role,
                     requestedBy: context.actor, requestedAt: context.now, startAt: activation.endAt, endAt: newEnd, justification: justification,
-                    ticket: activation.ticket, mfa: activation.mfa, state: .pendingApproval, approvalsRequired: policy.approvalsRequired,
+                    ticket: activation.ticket, mfa: mfa ?? activation.mfa, state: .pendingApproval, approvalsRequired: policy.approvalsRequired,
                     approvalDeadline: min(activation.endAt, context.now.addingTimeInterval(policy.approvalTimeout)), extends: id)
                 try await context.transaction.save(followOn)
                 try await context.audit(context.event(
                     "activation.extension-requested", requestID: followOn.requestID, subject: followOn.id.rawValue, user: activation.userLogin,
                     scope: activation.scope, role: activation.role, group: binding, justification: justification,
-                    details: ["extends": id.rawValue, "end": newEnd.iso8601]))
+                    details: details))
                 return followOn
             }
             let previousEnd = activation.endAt
             activation.endAt = newEnd
+            if let mfa { activation.mfa = mfa }
             try await context.transaction.save(activation)
             context.markWork()
+            details["previousEnd"] = previousEnd.iso8601
             try await context.audit(context.event(
                 "activation.extended", requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin,
-                scope: activation.scope, role: activation.role, group: binding, justification: justification,
-                details: ["previousEnd": previousEnd.iso8601, "end": newEnd.iso8601]))
+                scope: activation.scope, role: activation.role, group: binding, justification: justification, details: details))
             return activation
         }
     }

@@ -105,6 +105,7 @@ struct ReasonBody: Decodable, Sendable {
 struct ExtendBody: Decodable, Sendable {
     var duration: String
     var justification: String?
+    var totp: String?
 }
 
 public struct ActivationList: ResponseCodable {

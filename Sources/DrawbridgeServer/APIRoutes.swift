@@ -87,8 +87,9 @@ struct SelfServiceRoutes {
         let identity = try context.requireIdentity()
         let body = try await request.decode(as: ExtendBody.self, context: context)
         return try await services.engine.extend(
-            try activationID(context), duration: try durationField(body.duration, "duration"), justification: body.justification, by: identity.actor,
-            source: .api, clientAddress: context.clientAddress)
+            try activationID(context), duration: try durationField(body.duration, "duration"), justification: body.justification,
+            mfa: try await services.mfaProof(for: identity, code: body.totp, clientAddress: context.clientAddress), by: identity.actor, source: .api,
+            clientAddress: context.clientAddress)
     }
 
     @Sendable func cancel(_ request: Request, context: DrawbridgeRequestContext) async throws -> Activation {

@@ -49,6 +49,7 @@ struct WebRoutes {
             try await act(request, context, back: "/roles") { identity, form in
                 let activation = try await services.engine.extend(
                     try activationID(context), duration: try durationField(form["duration"] ?? "", "duration"), justification: form["justification"].nonBlank,
+                    mfa: try await services.mfaProof(for: identity, code: form["code"].nonBlank, clientAddress: context.clientAddress),
                     by: identity.actor, source: .api, clientAddress: context.clientAddress)
                 return activation.state == .pendingApproval ? "Extension requested; it waits for approval." : "Extended until \(WebFormat.time(activation.endAt))."
             }

@@ -111,22 +111,29 @@ struct ExtendCommand: AsyncParsableCommand {
     @Argument var id: String
     @Option(name: .customLong("for"), help: "The new duration from now (or from a later start).") var duration: DurationArgument
     @Option var justification: String?
+    @Flag(help: "The operator vouches that the user passed a second factor (recorded in the audit log as operator-attested).")
+    var mfaAttested = false
+    @Option(help: "With --server: a current code from your authenticator app, where the policy requires MFA.") var totp: String?
     @Flag var dryRun = false
 
     func run() async throws {
         try await reportingErrors {
             if let client = try remote.client() {
                 if dryRun { throw CommandFailure("--dry-run is not available through a server for extend") }
+                if mfaAttested { throw CommandFailure("--mfa-attested is for the local operator; through a server give --totp CODE") }
                 var body: [String: Any] = ["duration": "\(Int(duration.seconds.rounded(.up)))s"]
                 if let justification { body["justification"] = justification }
+                if let totp { body["totp"] = totp }
                 let activation = try await client.send(.POST, "/api/v1/activations/\(id)/extend", body: body, as: Activation.self)
                 print(Self.describe(activation, requested: id))
                 return
             }
+            if totp != nil { throw CommandFailure("--totp is for --server; the local operator uses --mfa-attested") }
             let context = try CommandContext(options)
             let activation = try await context.withStore { store in
                 try await context.engine(store).extend(
-                    ActivationID(rawValue: id), duration: duration.seconds, justification: justification, by: context.operatorActor, source: .cli,
+                    ActivationID(rawValue: id), duration: duration.seconds, justification: justification,
+                    mfa: mfaAttested ? MFAProof(method: "operator-attested", verifiedAt: Date()) : nil, by: context.operatorActor, source: .cli,
                     dryRun: dryRun)
             }
             print(Self.describe(activation, requested: id))

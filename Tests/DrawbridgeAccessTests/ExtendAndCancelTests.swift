@@ -34,6 +34,33 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("where the policy requires MFA, an extension needs a fresh second factor too")
+    func extensionNeedsMFA() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            try await harness.relaxPolicy(role: "owner") { $0.requireMFA = true }
+            let refused = await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.extend(activation.id, duration: 7200, justification: "more", by: harness.operatorActor, source: .cli)
+            }
+            #expect(refused?.refusals.map(\.code) == [.mfaRequired])
+            let stale = MFAProof(method: "totp", verifiedAt: harness.clock.now().addingTimeInterval(-3600))
+            await #expect(throws: ActionRefused.self) {
+                _ = try await harness.engine.extend(activation.id, duration: 7200, justification: "more", mfa: stale, by: harness.operatorActor, source: .cli)
+            }
+
+            let proof = MFAProof(method: "totp", verifiedAt: harness.clock.now())
+            let extended = try await harness.engine.extend(
+                activation.id, duration: 7200, justification: "more", mfa: proof, by: harness.operatorActor, source: .cli)
+            #expect(extended.endAt == harness.clock.now().addingTimeInterval(7200))
+            #expect(extended.mfa == proof)
+            let events = try await harness.store.auditRecords(.all).compactMap(\.event).filter { $0.action == "activation.extended" }
+            #expect(events.map(\.outcome) == [.refused, .refused, .success])
+            #expect(events.last?.details["mfa"] == "totp")
+        }
+    }
+
     @Test("an extension that needs approval becomes a follow-on request starting at the current end")
     func extensionNeedsApproval() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in

@@ -264,11 +264,31 @@ private enum Fixture {
             policy.requireApproval = true
             policy.approvalsRequired = 2
             policy.approvalTimeout = 4 * 3600
-            let decision = Fixture.evaluate(Fixture.request(), Fixture.facts(policy: policy))
+            let decision = Fixture.evaluate(Fixture.request(duration: 8 * 3600), Fixture.facts(policy: policy))
             #expect(decision.refusals == [])
             #expect(decision.needsApproval)
             #expect(decision.approvalsRequired == 2)
             #expect(decision.approvalDeadline == now.addingTimeInterval(4 * 3600))
+        }
+
+        @Test func approvalDeadlineIsNeverAfterTheRequestedEnd() {
+            var policy = RolePolicy.defaults
+            policy.requireApproval = true
+            policy.approvalTimeout = 24 * 3600
+            let decision = Fixture.evaluate(Fixture.request(duration: 3600), Fixture.facts(policy: policy))
+            #expect(decision.approvalDeadline == now.addingTimeInterval(3600))
+            #expect(decision.approvalDeadline == decision.endAt)
+        }
+
+        @Test func mfaMustBePresentAndFresh() {
+            var policy = RolePolicy.defaults
+            policy.requireMFA = false
+            #expect(AccessRules.mfaRefusal(policy, proof: nil, now: now) == nil, "a policy without MFA needs no proof")
+            policy.requireMFA = true
+            #expect(AccessRules.mfaRefusal(policy, proof: nil, now: now)?.code == .mfaRequired)
+            let stale = MFAProof(method: "totp", verifiedAt: now.addingTimeInterval(-AccessRules.maximumMFAAge - 1))
+            #expect(AccessRules.mfaRefusal(policy, proof: stale, now: now)?.code == .mfaRequired)
+            #expect(AccessRules.mfaRefusal(policy, proof: MFAProof(method: "totp", verifiedAt: now.addingTimeInterval(-60)), now: now) == nil)
         }
 
         @Test func approvalDeadlineCountsFromNowNotFromTheScheduledStart() {
@@ -364,6 +384,14 @@ private enum Fixture {
             let activation = Fixture.activation(userID: Fixture.alice, requestedBy: Fixture.carol)
             let refusals = AccessRules.evaluateDecision(on: activation, by: Fixture.actor(Fixture.carol), isApprover: true, now: now)
             #expect(refusals.map(\.code) == [.selfApproval])
+        }
+
+        @Test func aRequestWhoseWindowHasEndedCannotBeApproved() {
+            // A request stored before deadlines were capped at its end, decided after the end.
+            let activation = Fixture.activation(deadline: now.addingTimeInterval(24 * 3600))
+            let refusals = AccessRules.evaluateDecision(
+                on: activation, by: Fixture.actor(Fixture.bob), isApprover: true, now: activation.endAt.addingTimeInterval(60))
+            #expect(refusals.map(\.code) == [.approvalTimedOut])
         }
 
         @Test func nonApproverIsRefused() {

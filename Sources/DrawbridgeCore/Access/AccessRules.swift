@@ -129,26 +129,28 @@ public enum AccessRules {
         if policy.requireTicket && request.ticket.isBlank {
             refusals.append(Refusal(.ticketRequired, "the policy requires a ticket number"))
         }
-        if policy.requireMFA {
-            if let proof = request.mfa {
-                if proof.verifiedAt > now.addingTimeInterval(startTolerance) || now.timeIntervalSince(proof.verifiedAt) > maximumMFAAge {
-                    refusals.append(Refusal(.mfaRequired, "the policy requires a second factor verified within the last \(format(maximumMFAAge))"))
-                }
-            } else {
-                refusals.append(Refusal(.mfaRequired, "the policy requires a verified second factor"))
-            }
-        }
+        if let refusal = mfaRefusal(policy, proof: request.mfa, now: now) { refusals.append(refusal) }
         if let live = facts.liveActivation {
             refusals.append(Refusal(.alreadyActive, "\(request.userLogin) already has a \(live.state.rawValue) activation of \(item.role) at \(item.scope) (\(live.id)); extend it instead"))
         }
         return ActivationDecision(
             refusals: refusals, startAt: startAt, endAt: endAt, needsApproval: policy.requireApproval,
             approvalsRequired: policy.requireApproval ? policy.approvalsRequired : 0,
-            approvalDeadline: policy.requireApproval ? now.addingTimeInterval(policy.approvalTimeout) : nil,
+            // An approval after the requested window has ended would grant nothing but a start and an expiry.
+            approvalDeadline: policy.requireApproval ? min(endAt, now.addingTimeInterval(policy.approvalTimeout)) : nil,
             eligibility: eligibilityID)
     }
 
-    /// The eligibility valid at `time` that lasts longest (permanent first).
+    /// Why `proof` does not satisfy a policy that requires MFA: missing, or older than `maximumMFAAge`.
+    public static func mfaRefusal(_ policy: RolePolicy, proof: MFAProof?, now: Date) -> Refusal? {
+        guard policy.requireMFA else { return nil }
+        guard let proof else { return Refusal(.mfaRequired, "the policy requires a verified second factor") }
+        if proof.verifiedAt > now.addingTimeInterval(startTolerance) || now.timeIntervalSince(proof.verifiedAt) > maximumMFAAge {
+            return Refusal(.mfaRequired, "the policy requires a second factor verified within the last \(format(maximumMFAAge))")
+        }
+        return nil
+    }
+
     /// Conditional access: why `address` may not act under `policy`, or nil when it may (or the policy allows any network).
     public static func networkRefusal(_ policy: RolePolicy, address: IPAddress?, action: String) -> Refusal? {
         guard !policy.allowedNetworks.isEmpty else { return nil }
@@ -162,6 +164,7 @@ public enum AccessRules {
         return nil
     }
 
+    /// The eligibility valid at `time` that lasts longest (permanent first).
     public static func bestEligibility(_ eligibilities: [Eligibility], at time: Date) -> Eligibility? {
         eligibilities.filter { $0.isValid(at: time) }.max { ($0.endAt ?? .distantFuture) < ($1.endAt ?? .distantFuture) }
     }
@@ -175,6 +178,8 @@ public enum AccessRules {
             refusals.append(Refusal(.notPending, "activation \(activation.id) is \(activation.state.rawValue), not pending approval"))
         } else if let deadline = activation.approvalDeadline, now >= deadline {
             refusals.append(Refusal(.approvalTimedOut, "the request timed out at \(deadline.iso8601)"))
+        } else if now >= activation.endAt {
+            refusals.append(Refusal(.approvalTimedOut, "the requested window ended at \(activation.endAt.iso8601)"))
         }
         if approver.userID == activation.userID || approver == activation.requestedBy || (approver.userID != nil && approver.userID == activation.requestedBy.userID) {
             refusals.append(Refusal(.selfApproval, "\(approver.name) cannot decide on a request for or by themselves"))
