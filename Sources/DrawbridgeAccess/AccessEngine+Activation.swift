@@ -115,6 +115,11 @@ extension AccessEngine {
             if verdict == .approve, activation.state == .pendingApproval, let problem = try await reasonToRevoke(activation, context) {
                 refusals.append(Refusal(.notEligible, "cannot be approved: \(problem)"))
             }
+            if verdict == .approve, let original = activation.extends, let extended = try await context.transaction.activation(id: original),
+                ![.active, .scheduled].contains(extended.state)
+            {
+                refusals.append(Refusal(.invalidState, "cannot be approved: the activation it extends (\(original)) is \(extended.state.rawValue)"))
+            }
             let binding = try await context.binding(scope: activation.scope, role: activation.role)
             let action = verdict == .approve ? "activation.approved" : "activation.denied"
             let approverContext = AccessContext(
@@ -178,6 +183,7 @@ extension AccessEngine {
                 try await refuse(activation, "activation.deactivated", [Refusal(.invalidState, "activation \(id) is \(activation.state.rawValue), not active")], context)
             }
             try await context.transaction.save(activation)
+            try await cancelExtensions(of: activation, context)
             return activation
         }
     }
@@ -193,6 +199,7 @@ extension AccessEngine {
             }
             try await revoke(&activation, reason: reason, context)
             try await context.transaction.save(activation)
+            try await cancelExtensions(of: activation, context)
             return activation
         }
     }
@@ -307,6 +314,22 @@ extension AccessEngine {
             "activation.ended", requestID: activation.requestID, subject: activation.id.rawValue, user: activation.userLogin,
             scope: activation.scope, role: activation.role, group: try await context.binding(scope: activation.scope, role: activation.role),
             reason: text, details: ["endReason": reason.rawValue]))
+    }
+
+    /// Cancels the pending or scheduled requests that would continue `activation`, which ended early: an
+    /// approver who approved one later would grant again what was just taken away.
+    func cancelExtensions(of activation: Activation, _ context: AccessContext) async throws {
+        let live = try await context.transaction.activations(ActivationQuery(
+            userID: activation.userID, states: Set(ActivationState.allCases.filter(\.isLive)), scope: activation.scope, role: activation.role))
+        for var followOn in live where followOn.extends == activation.id {
+            try followOn.transition(to: .canceled)
+            followOn.endedAt = context.now
+            try await context.audit(context.event(
+                "activation.canceled", requestID: followOn.requestID, subject: followOn.id.rawValue, user: followOn.userLogin,
+                scope: followOn.scope, role: followOn.role, reason: "the activation it extends (\(activation.id)) ended early",
+                details: ["extends": activation.id.rawValue]))
+            try await context.transaction.save(followOn)
+        }
     }
 
     /// Takes a live activation away: active → ended (revoked); pending or scheduled → canceled.

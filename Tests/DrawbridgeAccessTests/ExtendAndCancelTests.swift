@@ -90,6 +90,36 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("ending an activation early cancels its extension requests, so a later approval cannot grant again")
+    func endingEarlyCancelsExtensions() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
+            try await harness.relaxPolicy(role: "owner") { policy in
+                policy.extensionRequiresApproval = true
+                policy.approvers = [.user(bob.record.id)]
+            }
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            for end in ["deactivate", "revoke"] {
+                let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+                let followOn = try await harness.engine.extend(activation.id, duration: 7200, justification: "overrun", by: harness.operatorActor, source: .cli)
+                if end == "deactivate" {
+                    _ = try await harness.engine.deactivate(activation.id, by: harness.operatorActor, source: .cli)
+                } else {
+                    _ = try await harness.engine.revoke(activation.id, by: harness.operatorActor, source: .cli, reason: "incident over")
+                }
+                let canceled = try await harness.store.withAccessTransaction(commit: false) { try await $0.activation(id: followOn.id) }
+                #expect(canceled?.state == .canceled, "\(end)")
+                let refused = await #expect(throws: ActionRefused.self) {
+                    _ = try await harness.engine.decide(followOn.id, .approve, approverLogin: "bob", reason: "ok", source: .cli)
+                }
+                #expect(refused?.refusals.map(\.code) == [.notPending, .invalidState], "\(end)")
+            }
+            harness.clock.advance(by: 3600)
+            try await harness.scheduler.runOnce()
+            #expect(!(try await harness.members("pim-prod-web-owner").contains(Fixtures.userDN("alice").lowercased())))
+        }
+    }
+
     @Test("cancel a scheduled request; revoke an active one; a user cannot act on someone else's activation")
     func cancelAndRevoke() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
