@@ -112,6 +112,7 @@ extension AccessEngine {
                 try await context.audit(context.event(
                     "eligibility.removed", subject: eligibilityID.rawValue, scope: eligibility.scope, role: eligibility.role, reason: reason,
                     details: ["principal": eligibility.principal.description]))
+                try await revokeIneligible(context, reason: "eligibility \(eligibilityID) was removed")
             case .revokeAccess(let userID):
                 for eligibility in try await context.transaction.eligibilities(role: nil) where eligibility.principal == .user(userID) {
                     if case .rule = eligibility.source { continue }

@@ -169,6 +169,20 @@ struct SecurityAlertTests {
         }
     }
 
+    @Test("the fix that removes an unused eligibility also revokes an activation made through it since")
+    func removingAnEligibilityRevokesItsActivations() async throws {
+        try await AccessHarness.with(ldif: [Self.base], configYAML: AccessHarness.mappingRules + "\naccess:\n" + Self.thresholds) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("bob", scope: "/subscriptions/prod", role: "owner", end: 200 * 86400)
+            harness.clock.advance(by: 11 * 86400)
+            let unused = try #require(try await harness.engine.evaluateAlerts(directoryProblem: nil).raised.first { $0.kind == .eligibleButUnused })
+            let activation = try await harness.activate("bob", scope: Self.web, role: "owner")
+            _ = try await harness.engine.fixAlert(unused.id, by: harness.operatorActor, source: .cli)
+            let revoked = try await harness.store.withAccessTransaction(commit: false) { try await $0.activation(id: activation.id) }
+            #expect(revoked?.state == .ended && revoked?.endReason == .revoked)
+        }
+    }
+
     @Test("a sync evaluates the alerts when the directory changed, and skips them when nothing did")
     func syncEvaluates() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
