@@ -40,8 +40,19 @@ public struct DirectorySignIn: Sendable {
             let connection = try await LDAPConnection.connect(configuration)
             await connection.close()
             return .authenticated(dn)
-        } catch let error as LDAPError where error.resultCode == .invalidCredentials || error.resultCode == .inappropriateAuthentication {
+        } catch let error as LDAPError where error.resultCode.map(Self.refusesTheAccount) ?? false {
+            // Anything but a wrong password (a locked or inactivated account) is logged for the administrator, and
+            // answered like a wrong password, under the same throttle, so it reveals nothing to the caller.
+            if let code = error.resultCode, code != .invalidCredentials {
+                logger.notice("sign-in bind refused by the directory", metadata: ["result": "\(code)"])
+            }
             return .rejected
         }
+    }
+
+    /// A result the server sent about this bind: the credentials or the account, not the server's own state
+    /// (busy, unavailable) or a connection setting every bind would meet (cleartext refused).
+    static func refusesTheAccount(_ code: LDAPResultCode) -> Bool {
+        code.rawValue > 0 && ![.busy, .unavailable, .strongerAuthRequired, .confidentialityRequired].contains(code)
     }
 }

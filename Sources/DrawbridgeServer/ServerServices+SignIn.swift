@@ -18,6 +18,12 @@ extension ServerServices {
         return totp
     }
 
+    /// Read from the store, not through the TOTP verifier: a server started without the MFA key must still ask
+    /// enrolled users for their second factor (and then refuse it as unavailable), not let them in on a password.
+    func hasSecondFactor(_ userID: DirectoryEntryID) async throws -> Bool {
+        try await store.mfaEnrollment(userID: userID)?.confirmedAt != nil
+    }
+
     func audit(_ event: AuditEvent) async throws {
         let now = clock.now()
         try await store.withAccessTransaction(commit: true) { _ = try await $0.appendAudit(event, at: now) }
@@ -50,7 +56,7 @@ extension ServerServices {
             throw APIProblem(.unauthorized, "Sign-in failed", detail: "the login or password is wrong")
         }
         await throttle.recordSuccess(login: login)
-        let enrolled = try await totp?.isEnrolled(user.record.id) ?? false
+        let enrolled = try await hasSecondFactor(user.record.id)
         try await audit(AuditEvent(
             action: "signin", actor: .user(user.record), source: .api, userLogin: user.record.login,
             details: ["client": address.map(\.description) ?? "unknown", "secondFactor": enrolled ? "required" : "not enrolled"]))
@@ -61,13 +67,11 @@ extension ServerServices {
     func verifySecondFactor(userID: DirectoryEntryID, code: String, from address: IPAddress?, purpose: String) async throws {
         guard let user = try await store.user(id: userID) else { throw APIProblem.unauthorized() }
         let key = user.record.login
-        // Counted apart from passwords: a correct password must not reset the count of wrong codes.
-        let throttleKey = "totp:" + key
-        if let wait = await throttle.retryAfter(login: throttleKey, address: address) {
+        if let wait = await throttle.retryAfter(login: key, address: address, guessing: .code) {
             throw APIProblem(.tooManyRequests, "Too many failed codes", detail: "try again later", retryAfter: Int(wait.rounded(.up)))
         }
         guard try await requireTOTP().verify(userID, code: code, at: clock.now()) else {
-            await throttle.recordFailure(login: throttleKey, address: address)
+            await throttle.recordFailure(login: key, address: address, guessing: .code)
             try await audit(AuditEvent(action: "mfa.verified", outcome: .refused, actor: .user(user.record), source: .api, userLogin: key, reason: "invalid or reused code", details: ["purpose": purpose]))
             throw APIProblem.refused(ActionRefused([Refusal(.mfaRequired, "the code is not valid (or was already used)")]))
         }

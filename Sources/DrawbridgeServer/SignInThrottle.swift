@@ -9,6 +9,13 @@ public actor SignInThrottle {
     private let clock: any WallClock
     private var failures: [String: [Date]] = [:]
 
+    /// What was guessed: each has its own count per login (a correct password must not reset the count of wrong
+    /// codes), while an address's count covers both.
+    public enum Secret: String, Sendable {
+        case password
+        case code
+    }
+
     public init(limit: Int, window: Duration, clock: any WallClock) {
         self.limit = limit
         self.window = TimeInterval(window.components.seconds)
@@ -16,10 +23,10 @@ public actor SignInThrottle {
     }
 
     /// When the attempt may proceed, nil; otherwise how long to wait.
-    public func retryAfter(login: String, address: IPAddress?) -> TimeInterval? {
+    public func retryAfter(login: String, address: IPAddress?, guessing secret: Secret = .password) -> TimeInterval? {
         let now = clock.now()
         var wait: TimeInterval?
-        for key in keys(login: login, address: address) {
+        for key in keys(login: login, address: address, secret) {
             let recent = prune(key, now: now)
             if recent.count >= limit, let oldest = recent.first {
                 wait = max(wait ?? 0, oldest.addingTimeInterval(window).timeIntervalSince(now))
@@ -28,24 +35,24 @@ public actor SignInThrottle {
         return wait
     }
 
-    public func recordFailure(login: String, address: IPAddress?) {
+    public func recordFailure(login: String, address: IPAddress?, guessing secret: Secret = .password) {
         let now = clock.now()
-        for key in keys(login: login, address: address) {
+        for key in keys(login: login, address: address, secret) {
             failures[key, default: []].append(now)
         }
     }
 
     /// A successful sign-in clears the login's failures, not the address's: one good password from an address
     /// must not reset guessing at other logins from it.
-    public func recordSuccess(login: String) {
-        failures[Self.loginKey(login)] = nil
+    public func recordSuccess(login: String, guessing secret: Secret = .password) {
+        failures[Self.loginKey(login, secret)] = nil
     }
 
-    private func keys(login: String, address: IPAddress?) -> [String] {
-        [Self.loginKey(login)] + (address.map { ["address:\($0)"] } ?? [])
+    private func keys(login: String, address: IPAddress?, _ secret: Secret) -> [String] {
+        [Self.loginKey(login, secret)] + (address.map { ["address:\($0)"] } ?? [])
     }
 
-    private static func loginKey(_ login: String) -> String { "login:" + login.lowercased() }
+    private static func loginKey(_ login: String, _ secret: Secret) -> String { "login-\(secret.rawValue):" + login.lowercased() }
 
     private func prune(_ key: String, now: Date) -> [Date] {
         let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }

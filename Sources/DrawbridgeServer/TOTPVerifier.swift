@@ -64,10 +64,6 @@ struct TOTPVerifier: Sendable {
         return codes
     }
 
-    func isEnrolled(_ userID: DirectoryEntryID) async throws -> Bool {
-        try await store.mfaEnrollment(userID: userID)?.confirmedAt != nil
-    }
-
     /// True when `code` is a current TOTP code not used before, or an unused recovery code (which is then spent).
     func verify(_ userID: DirectoryEntryID, code: String, at time: Date) async throws -> Bool {
         guard let enrollment = try await store.mfaEnrollment(userID: userID), enrollment.confirmedAt != nil else { return false }

@@ -143,7 +143,7 @@ struct WebRoutes {
             frame: frame(context, title: "My roles", section: "roles"), scopes: scopes,
             active: live.sorted { $0.endAt < $1.endAt }.map { WebFormat.row($0, now: now) }, hasEligible: !eligible.isEmpty,
             mfaFresh: try await services.mfaProof(for: identity, code: nil, clientAddress: nil) != nil,
-            mfaEnrolled: try await services.totp?.isEnrolled(identity.user.id) ?? false)
+            mfaEnrolled: try await services.hasSecondFactor(identity.user.id))
         return try pages.render("roles", page)
     }
 
@@ -216,7 +216,7 @@ struct WebRoutes {
         let identity = try context.requireIdentity()
         return try pages.render("mfa", MFAPage(
             frame: frame(context, title: "Two-factor authentication", section: "mfa"),
-            enrolled: try await services.totp?.isEnrolled(identity.user.id) ?? false, available: services.totp != nil, secret: nil, uri: nil, qrSVG: nil,
+            enrolled: try await services.hasSecondFactor(identity.user.id), available: services.totp != nil, secret: nil, uri: nil, qrSVG: nil,
             recoveryCodes: [], verifiedAt: identity.mfaVerifiedAt.map(WebFormat.time)))
     }
 

@@ -8,7 +8,10 @@ public protocol CredentialStore: Sendable {
     func session(key: String, at time: Date) async throws -> StoredSession?
     /// Writes a session. With `onlyIfAbsent`, returns false instead of overwriting one that exists.
     /// A nil `expiresAt` keeps the stored expiry (a new session without one never expires).
+    /// Returns false, writing nothing, for a removed session: a request still in flight when the session was
+    /// ended (signed out, rotated) must not bring it back by saving it.
     func putSession(key: String, value: Data, expiresAt: Date?, onlyIfAbsent: Bool) async throws -> Bool
+    /// Ends a session for good; its key stays known as removed until it would have expired.
     func removeSession(key: String) async throws
     /// Deletes sessions that expired before `time`; returns how many.
     func purgeSessions(expiredBefore time: Date) async throws -> Int

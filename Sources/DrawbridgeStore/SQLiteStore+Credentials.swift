@@ -12,7 +12,7 @@ extension SQLiteStore: CredentialStore {
 
     public func session(key: String, at time: Date) async throws -> StoredSession? {
         let row = try await storeStep("select session", "sessions") {
-            try await reader.raw("SELECT value, expires_at FROM sessions WHERE key = \(bind: key)").first()
+            try await reader.raw("SELECT value, expires_at FROM sessions WHERE key = \(bind: key) AND value <> ''").first()
         }
         guard let row else { return nil }
         return try rowStep("decode session", "sessions") {
@@ -33,6 +33,7 @@ extension SQLiteStore: CredentialStore {
                     try await db.raw("""
                         INSERT INTO sessions (key, value, expires_at) VALUES (\(bind: key), \(bind: text), \(bind: expiry))
                         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = coalesce(excluded.expires_at, sessions.expires_at)
+                        WHERE sessions.value <> ''
                         """).run()
                 }
                 return try await db.raw("SELECT changes() AS changed").first(decodingColumn: "changed", as: Int.self) == 1
@@ -42,7 +43,14 @@ extension SQLiteStore: CredentialStore {
 
     public func removeSession(key: String) async throws {
         try await write { db in
-            try await storeStep("delete session", "sessions") { try await db.raw("DELETE FROM sessions WHERE key = \(bind: key)").run() }
+            // An empty value marks the key removed; the purge deletes the row once it would have expired (a day
+            // from now for a session without an expiry).
+            try await storeStep("remove session", "sessions") {
+                try await db.raw("""
+                    UPDATE sessions SET value = '', expires_at = coalesce(expires_at, CAST(strftime('%s', 'now') AS REAL) + 86400)
+                    WHERE key = \(bind: key)
+                    """).run()
+            }
         }
     }
 

@@ -213,6 +213,20 @@ struct ActivationAPITests {
             try await third.signIn("alice")
             #expect(try await third.send(.post, "/api/v1/session/mfa", json: #"{"code":"\#(recovery[0])"}"#).status == .unprocessableContent, "recovery codes are single-use")
             #expect(try await harness.access.auditActions().contains("mfa.verified:refused"))
+
+            // Restarted without the MFA key, the server still asks for the second factor, and cannot take it.
+            var keyless = harness.access.configuration
+            keyless.server.secretKey = nil
+            let services = ServerServices(configuration: keyless, store: harness.access.store, pool: harness.access.pool, clock: clock)
+            clock.advance(by: 30)
+            let current = code(clock.now())
+            try await Application(router: try buildRouter(services)).test(.router) { keylessClient async throws in
+                let fourth = APIClient(keylessClient)
+                #expect(try fourth.json(try await fourth.signIn("alice"))["awaitingSecondFactor"] as? Bool == true)
+                #expect(try await fourth.send(.get, "/api/v1/me").status == .unauthorized)
+                #expect(try await fourth.send(.post, "/api/v1/session/mfa", json: #"{"code":"\#(current)"}"#).status == .serviceUnavailable)
+                #expect(try await fourth.send(.get, "/api/v1/me").status == .unauthorized)
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 import DrawbridgeCore
-import DrawbridgeServer
+@testable import DrawbridgeServer
 import DrawbridgeStore
 import DrawbridgeTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import LDAP
 import Testing
 
 @Suite("Sign-in, sessions, CSRF and tokens against a real slapd")
@@ -168,6 +169,29 @@ struct SignInTests {
             harness.access.clock.advance(by: 3601)
             #expect(try await automation.send(.get, "/api/v1/me").status == .unauthorized)
         }
+    }
+
+    @Test("a bind refused for the account (locked: 19, inactivated: 53) reads as a wrong password; a busy or unreachable server does not")
+    func bindResultsThatRefuseTheAccount() {
+        for code in [LDAPResultCode.invalidCredentials, .inappropriateAuthentication, .constraintViolation, .unwillingToPerform, .insufficientAccessRights] {
+            #expect(DirectorySignIn.refusesTheAccount(code), "\(code)")
+        }
+        for code in [LDAPResultCode.busy, .unavailable, .confidentialityRequired, .strongerAuthRequired, .serverDown, .connectError, .timeout] {
+            #expect(!DirectorySignIn.refusesTheAccount(code), "\(code)")
+        }
+    }
+
+    @Test("wrong passwords and wrong codes are counted apart per login, whatever the login looks like")
+    func throttleCountsPasswordsAndCodesApart() async {
+        let throttle = SignInThrottle(limit: 3, window: .seconds(300), clock: ManualClock())
+        for _ in 0..<3 { await throttle.recordFailure(login: "totp:alice", address: nil) }
+        #expect(await throttle.retryAfter(login: "totp:alice", address: nil) != nil)
+        #expect(await throttle.retryAfter(login: "alice", address: nil, guessing: .code) == nil, "another login's passwords do not block alice's codes")
+        for _ in 0..<3 { await throttle.recordFailure(login: "alice", address: nil, guessing: .code) }
+        #expect(await throttle.retryAfter(login: "alice", address: nil, guessing: .code) != nil)
+        await throttle.recordSuccess(login: "alice")
+        #expect(await throttle.retryAfter(login: "alice", address: nil, guessing: .code) != nil, "a correct password does not reset wrong codes")
+        #expect(await throttle.retryAfter(login: "alice", address: nil) == nil)
     }
 
     @Test("errors are problem documents that never echo the password")

@@ -323,6 +323,26 @@ import Testing
         }
     }
 
+    @Test("a removed session stays removed: a late write from a request still in flight does not bring it back")
+    func removedSessionsStayRemoved() async throws {
+        try await withStore { store in
+            let expiry = t1.addingTimeInterval(3600)
+            #expect(try await store.putSession(key: "k1", value: Data("one".utf8), expiresAt: expiry, onlyIfAbsent: true))
+            #expect(try await store.putSession(key: "k1", value: Data("two".utf8), expiresAt: expiry, onlyIfAbsent: false))
+            #expect(try await store.session(key: "k1", at: t1)?.value == Data("two".utf8))
+
+            try await store.removeSession(key: "k1")
+            #expect(try await store.session(key: "k1", at: t1) == nil)
+            #expect(try await store.putSession(key: "k1", value: Data("late".utf8), expiresAt: expiry, onlyIfAbsent: false) == false)
+            #expect(try await store.putSession(key: "k1", value: Data("late".utf8), expiresAt: expiry, onlyIfAbsent: true) == false)
+            #expect(try await store.session(key: "k1", at: t1) == nil)
+
+            #expect(try await store.purgeSessions(expiredBefore: expiry) == 1)
+            #expect(try await store.putSession(key: "k2", value: Data("new".utf8), expiresAt: expiry, onlyIfAbsent: false))
+            #expect(try await store.session(key: "k2", at: t1)?.value == Data("new".utf8))
+        }
+    }
+
     @Test func aTransactionUsedAfterItEndedIsRefused() async throws {
         try await withStore { store in
             let escaped = try await store.withSyncTransaction(commit: true) { tx in tx }
