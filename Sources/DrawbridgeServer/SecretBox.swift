@@ -7,9 +7,18 @@ import Foundation
 struct SecretBox: @unchecked Sendable {
     // SymmetricKey is an immutable value that swift-crypto has not marked Sendable; it is never mutated here.
     private let key: SymmetricKey
+    /// A separate key for `digest`, derived so that a MAC never uses the encryption key itself.
+    private let digestKey: SymmetricKey
 
     init(_ material: SecretBytes) {
         key = SymmetricKey(data: material.bytes)
+        digestKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("drawbridge recovery codes".utf8), outputByteCount: 32)
+    }
+
+    /// HMAC-SHA256 of `text` for `context`, in hex: what is stored in place of a guessable short secret (a recovery
+    /// code), so a copy of the database cannot be searched offline without the key, nor one search serve every user.
+    func digest(_ text: String, context: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data((context + "\u{0}" + text).utf8), using: digestKey).map { String(format: "%02x", $0) }.joined()
     }
 
     /// nonce ‖ ciphertext ‖ tag. `context` binds the ciphertext to its owner, so it cannot be moved to another row.

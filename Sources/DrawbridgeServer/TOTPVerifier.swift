@@ -41,7 +41,8 @@ struct TOTPVerifier: Sendable {
         let codes = (0..<Self.recoveryCodeCount).map { _ in Self.newRecoveryCode() }
         let sealed = try secrets.seal(Data(secret.utf8), context: user.id.rawValue)
         try await store.deleteMFAEnrollment(userID: user.id)
-        try await store.save(MFAEnrollment(userID: user.id, sealedSecret: sealed, createdAt: time, confirmedAt: time, recoveryCodeHashes: codes.map(sha256Hex)))
+        try await store.save(MFAEnrollment(
+            userID: user.id, sealedSecret: sealed, createdAt: time, confirmedAt: time, recoveryCodeHashes: codes.map { recoveryDigest($0, user.id) }))
         return (Enrollment(uri: uri(secret, user)), codes)
     }
 
@@ -59,7 +60,7 @@ struct TOTPVerifier: Sendable {
         }
         let codes = (0..<Self.recoveryCodeCount).map { _ in Self.newRecoveryCode() }
         enrollment.confirmedAt = time
-        enrollment.recoveryCodeHashes = codes.map(sha256Hex)
+        enrollment.recoveryCodeHashes = codes.map { recoveryDigest($0, user.id) }
         try await store.save(enrollment)
         return codes
     }
@@ -71,7 +72,14 @@ struct TOTPVerifier: Sendable {
         if trimmed.count == 6, trimmed.allSatisfy(\.isASCII), trimmed.allSatisfy(\.isNumber) {
             return try await accepts(trimmed, enrollment: enrollment, at: time)
         }
-        return try await store.consumeRecoveryCode(hash: sha256Hex(trimmed.uppercased()), userID: userID)
+        let recoveryCode = trimmed.uppercased()
+        if try await store.consumeRecoveryCode(hash: recoveryDigest(recoveryCode, userID), userID: userID) { return true }
+        // Codes issued before they were keyed were stored as plain SHA-256; they stay usable until spent or reissued.
+        return try await store.consumeRecoveryCode(hash: sha256Hex(recoveryCode), userID: userID)
+    }
+
+    private func recoveryDigest(_ code: String, _ userID: DirectoryEntryID) -> String {
+        secrets.digest(code, context: userID.rawValue)
     }
 
     private func accepts(_ code: String, enrollment: MFAEnrollment, at time: Date) async throws -> Bool {

@@ -195,6 +195,9 @@ struct ActivationAPITests {
             #expect(recovery.count == 10)
             let database = try String(contentsOfFile: harness.access.configuration.store.sqlitePath, encoding: .isoLatin1)
             #expect(!database.contains(secret), "the TOTP secret is sealed at rest")
+            let alice = try #require(try await harness.access.store.user(login: "alice")).record.id
+            let stored = try #require(try await harness.access.store.mfaEnrollment(userID: alice)).recoveryCodeHashes
+            #expect(stored.count == 10 && recovery.allSatisfy { !stored.contains(sha256Hex($0)) }, "recovery codes are kept as keyed digests")
 
             clock.advance(by: 11 * 60)
             #expect(try await api.send(.post, "/api/v1/activations", json: Self.activateBody).status == .unprocessableContent, "step-up is 11 minutes old")
@@ -212,6 +215,14 @@ struct ActivationAPITests {
             let third = APIClient(client)
             try await third.signIn("alice")
             #expect(try await third.send(.post, "/api/v1/session/mfa", json: #"{"code":"\#(recovery[0])"}"#).status == .unprocessableContent, "recovery codes are single-use")
+            // A code stored before digests were keyed (plain SHA-256) still works, once.
+            var legacy = try #require(try await harness.access.store.mfaEnrollment(userID: alice))
+            legacy.recoveryCodeHashes.append(sha256Hex("LEGCY-CODE2"))
+            try await harness.access.store.save(legacy)
+            #expect(try await third.send(.post, "/api/v1/session/mfa", json: #"{"code":"legcy-code2"}"#).status == .ok)
+            let fifth = APIClient(client)
+            try await fifth.signIn("alice")
+            #expect(try await fifth.send(.post, "/api/v1/session/mfa", json: #"{"code":"LEGCY-CODE2"}"#).status == .unprocessableContent)
             #expect(try await harness.access.auditActions().contains("mfa.verified:refused"))
 
             // Restarted without the MFA key, the server still asks for the second factor, and cannot take it.
