@@ -61,12 +61,13 @@ public struct MembershipApplier: Sendable {
     private func applyReadyLocked() async throws -> Report {
         let now = clock.now()
         let (ready, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
-            let ready = try await transaction.pendingOperations(readyBy: now)
+            let ready = try await Self.withCurrentNames(try await transaction.pendingOperations(readyBy: now), transaction)
             let bindings = try await transaction.roleBindings(groupIDs: Set(ready.map(\.groupID)))
             return (ready, Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID)))
         }
         guard !ready.isEmpty else { return Report() }
-        let byGroup = Dictionary(grouping: ready, by: \.groupID)
+        // By DN as well: intents for a group that is gone from the store may still carry different names.
+        let byGroup = Dictionary(grouping: ready) { GroupTarget(id: $0.groupID, dn: $0.groupDN.normalized) }
         var outcomes: [Int64: Outcome] = [:]
         var modifies = 0
         let directoryStart = ContinuousClock.now
@@ -91,6 +92,31 @@ public struct MembershipApplier: Sendable {
         report.modifies = modifies
         report.directoryTime = directoryTime
         return report
+    }
+
+    private struct GroupTarget: Hashable {
+        var id: DirectoryEntryID
+        var dn: String
+    }
+
+    /// The intents with the user's and group's names as the store knows them now: an intent waits (for its
+    /// time, or for the directory to come back), and a rename synced meanwhile must not send it to a DN that is
+    /// gone, where a removal would fail, or find nothing to delete and count as done.
+    private static func withCurrentNames(_ operations: [MembershipOperation], _ transaction: any AccessTransaction) async throws -> [MembershipOperation] {
+        guard !operations.isEmpty else { return operations }
+        let users = Dictionary(
+            try await transaction.users(ids: Array(Set(operations.map(\.userID)))).map { ($0.record.id, $0.record) }, uniquingKeysWith: { first, _ in first })
+        var groups: [DirectoryEntryID: DistinguishedName] = [:]
+        for id in Set(operations.map(\.groupID)) { groups[id] = try await transaction.liveGroupDN(id: id) }
+        return operations.map { operation in
+            var operation = operation
+            if let user = users[operation.userID] {
+                operation.userDN = user.dn
+                operation.userLogin = user.login
+            }
+            if let dn = groups[operation.groupID] { operation.groupDN = dn }
+            return operation
+        }
     }
 
     private func value(_ operation: MembershipOperation) -> String {

@@ -184,6 +184,26 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("a removal queued before the group was renamed goes to the group's new DN once a sync has seen the rename")
+    func removalQueuedBeforeARename() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            try await harness.scheduler.runOnce()
+            _ = try await harness.engine.deactivate(activation.id, by: harness.operatorActor, source: .cli)
+            try await harness.directory.modify(ldif: """
+                dn: \(Fixtures.groupDN("pim-prod-web-owner"))
+                changetype: modrdn
+                newrdn: cn=pim-prod-www-owner
+                deleteoldrdn: 1
+                """)
+            try await harness.sync()
+            _ = try await harness.applier.applyReady()
+            #expect(try await harness.members("pim-prod-www-owner") == [Fixtures.userDN("bob").lowercased()])
+        }
+    }
+
     @Test("any committed action wakes the scheduler, a scheduled start included")
     func scheduledStartWakesTheScheduler() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
