@@ -13,6 +13,15 @@ struct ExtendAndCancelTests {
         Fixtures.group("pim-prod-web-owner", members: [Fixtures.userDN("bob")]),
     ].joined(separator: "\n")
 
+    private static func aliceEligibleWithExtensionsApprovedByBob(_ harness: AccessHarness) async throws {
+        let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
+        try await harness.relaxPolicy(role: "owner") { policy in
+            policy.extensionRequiresApproval = true
+            policy.approvers = [.user(bob.record.id)]
+        }
+        try await harness.eligible("alice", scope: web, role: "owner")
+    }
+
     @Test("extend moves the end within policy; over the maximum it is refused and audited")
     func extend() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
@@ -64,12 +73,7 @@ struct ExtendAndCancelTests {
     @Test("an extension that needs approval becomes a follow-on request starting at the current end")
     func extensionNeedsApproval() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
-            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
-            try await harness.relaxPolicy(role: "owner") { policy in
-                policy.extensionRequiresApproval = true
-                policy.approvers = [.user(bob.record.id)]
-            }
-            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            try await Self.aliceEligibleWithExtensionsApprovedByBob(harness)
             let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
             let followOn = try await harness.engine.extend(activation.id, duration: 7200, justification: "overrun", by: harness.operatorActor, source: .cli)
             #expect(followOn.id != activation.id)
@@ -93,12 +97,7 @@ struct ExtendAndCancelTests {
     @Test("ending an activation early cancels its extension requests, so a later approval cannot grant again")
     func endingEarlyCancelsExtensions() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
-            let bob = try require_user(try await harness.store.user(login: "bob"), "bob")
-            try await harness.relaxPolicy(role: "owner") { policy in
-                policy.extensionRequiresApproval = true
-                policy.approvers = [.user(bob.record.id)]
-            }
-            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            try await Self.aliceEligibleWithExtensionsApprovedByBob(harness)
             for end in ["deactivate", "revoke"] {
                 let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
                 let followOn = try await harness.engine.extend(activation.id, duration: 7200, justification: "overrun", by: harness.operatorActor, source: .cli)
