@@ -161,6 +161,7 @@ extension AccessEngine {
                 "activation.canceled", requestID: activation.requestID, subject: id.rawValue, user: activation.userLogin,
                 scope: activation.scope, role: activation.role, group: try await context.binding(scope: activation.scope, role: activation.role),
                 reason: reason))
+            try await cancelExtensions(of: activation, context)
             return activation
         }
     }
@@ -317,10 +318,11 @@ extension AccessEngine {
     }
 
     /// Cancels the pending or scheduled requests that would continue `activation`, which ended early: an
-    /// approver who approved one later would grant again what was just taken away.
+    /// approver who approved one later, or its scheduled start, would grant again what was just taken away.
+    /// One already active stands on its own approval and is left as it is.
     func cancelExtensions(of activation: Activation, _ context: AccessContext) async throws {
         let live = try await context.transaction.activations(ActivationQuery(
-            userID: activation.userID, states: Set(ActivationState.allCases.filter(\.isLive)), scope: activation.scope, role: activation.role))
+            userID: activation.userID, states: [.pendingApproval, .scheduled], scope: activation.scope, role: activation.role))
         for var followOn in live where followOn.extends == activation.id {
             try followOn.transition(to: .canceled)
             followOn.endedAt = context.now

@@ -60,10 +60,16 @@ public struct MembershipApplier: Sendable {
 
     private func applyReadyLocked() async throws -> Report {
         let now = clock.now()
-        let (ready, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
-            let ready = try await Self.withCurrentNames(try await transaction.pendingOperations(readyBy: now), transaction)
+        let (ready, formerValues, protectedGroups) = try await store.withAccessTransaction(commit: false) { transaction in
+            let queued = try await transaction.pendingOperations(readyBy: now)
+            let ready = try await Self.withCurrentNames(queued, transaction)
+            // A removal also deletes the value it was queued with, if the user's name changed since: with
+            // `memberUid`, or DN members without referential integrity, the old value is the one in the group.
+            let formerValues = Dictionary(
+                zip(queued, ready).compactMap { old, new in new.action == .remove && value(old) != value(new) ? (new.id, value(old)) : nil },
+                uniquingKeysWith: { first, _ in first })
             let bindings = try await transaction.roleBindings(groupIDs: Set(ready.map(\.groupID)))
-            return (ready, Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID)))
+            return (ready, formerValues, Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID)))
         }
         guard !ready.isEmpty else { return Report() }
         // By DN as well: intents for a group that is gone from the store may still carry different names.
@@ -77,7 +83,7 @@ public struct MembershipApplier: Sendable {
             func launch() {
                 guard let operations = pending.next() else { return }
                 running += 1
-                group.addTask { await apply(operations, protected: protectedGroups.contains(operations[0].groupID)) }
+                group.addTask { await apply(operations, protected: protectedGroups.contains(operations[0].groupID), formerValues: formerValues) }
             }
             for _ in 0..<pool.maximumConnections { launch() }
             while running > 0, let (result, count) = try await group.next() {
@@ -124,7 +130,7 @@ public struct MembershipApplier: Sendable {
     }
 
     /// Applies one group's intents; returns each intent's outcome and how many modify operations were sent.
-    private func apply(_ operations: [MembershipOperation], protected: Bool) async -> ([Int64: Outcome], Int) {
+    private func apply(_ operations: [MembershipOperation], protected: Bool, formerValues: [Int64: String]) async -> ([Int64: Outcome], Int) {
         let groupDN = operations[0].groupDN.description
         let attribute = memberAttribute.attribute
         let adds = operations.filter { $0.action == .add }
@@ -151,7 +157,7 @@ public struct MembershipApplier: Sendable {
                     removes.removeAll { $0.id == kept.id }
                 }
                 guard !removes.isEmpty else { return }
-                modifies += try await remove(removes.map(value), from: groupDN, connection)
+                modifies += try await remove(removes.map(value) + removes.compactMap { formerValues[$0.id] }, from: groupDN, connection)
             }
             let confirmed = clock.now()
             for operation in removes where outcomes[operation.id] == nil { outcomes[operation.id] = .done(confirmed) }

@@ -50,9 +50,10 @@ public struct DirectorySignIn: Sendable {
         }
     }
 
-    /// A result the server sent about this bind: the credentials or the account, not the server's own state
-    /// (busy, unavailable) or a connection setting every bind would meet (cleartext refused).
+    /// A result that refuses these credentials or this account (wrong password; locked: 19 on OpenLDAP's ppolicy
+    /// and 389-ds; inactivated: 53 on 389-ds; denied: 50), as opposed to a server or setup problem, which stays
+    /// "directory unavailable" and is not counted against the login or the address.
     static func refusesTheAccount(_ code: LDAPResultCode) -> Bool {
-        code.rawValue > 0 && ![.busy, .unavailable, .strongerAuthRequired, .confidentialityRequired].contains(code)
+        [.invalidCredentials, .inappropriateAuthentication, .constraintViolation, .unwillingToPerform, .insufficientAccessRights].contains(code)
     }
 }

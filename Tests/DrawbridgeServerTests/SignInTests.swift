@@ -176,7 +176,7 @@ struct SignInTests {
         for code in [LDAPResultCode.invalidCredentials, .inappropriateAuthentication, .constraintViolation, .unwillingToPerform, .insufficientAccessRights] {
             #expect(DirectorySignIn.refusesTheAccount(code), "\(code)")
         }
-        for code in [LDAPResultCode.busy, .unavailable, .confidentialityRequired, .strongerAuthRequired, .serverDown, .connectError, .timeout] {
+        for code in [LDAPResultCode.busy, .unavailable, .confidentialityRequired, .strongerAuthRequired, .operationsError, .referral, .other, .serverDown, .connectError, .timeout] {
             #expect(!DirectorySignIn.refusesTheAccount(code), "\(code)")
         }
     }
