@@ -66,7 +66,7 @@ public struct MembershipApplier: Sendable {
             // A removal also deletes the value it was queued with, if the user's name changed since: with
             // `memberUid`, or DN members without referential integrity, the old value is the one in the group.
             let formerValues = Dictionary(
-                zip(queued, ready).compactMap { old, new in new.action == .remove && value(old) != value(new) ? (new.id, value(old)) : nil },
+                zip(queued, ready).compactMap { old, new in new.action == .remove && normalized(value(old)) != normalized(value(new)) ? (new.id, value(old)) : nil },
                 uniquingKeysWith: { first, _ in first })
             let bindings = try await transaction.roleBindings(groupIDs: Set(ready.map(\.groupID)))
             return (ready, formerValues, Set(bindings.filter { configuration.settings(forRule: $0.rule).protected }.map(\.groupID)))
