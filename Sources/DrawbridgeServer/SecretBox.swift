@@ -1,5 +1,6 @@
 import Crypto
 import DrawbridgeConfig
+import DrawbridgeCore
 import Foundation
 
 /// Seals secrets for storage with AES-256-GCM under the configured key: a copy of the database alone does not
@@ -18,7 +19,7 @@ struct SecretBox: @unchecked Sendable {
     /// HMAC-SHA256 of `text` for `context`, in hex: what is stored in place of a guessable short secret (a recovery
     /// code), so a copy of the database cannot be searched offline without the key, nor one search serve every user.
     func digest(_ text: String, context: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data((context + "\u{0}" + text).utf8), using: digestKey).map { String(format: "%02x", $0) }.joined()
+        lowercaseHex(HMAC<SHA256>.authenticationCode(for: Data((context + "\u{0}" + text).utf8), using: digestKey))
     }
 
     /// nonce ‖ ciphertext ‖ tag. `context` binds the ciphertext to its owner, so it cannot be moved to another row.

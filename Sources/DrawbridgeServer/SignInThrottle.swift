@@ -44,8 +44,8 @@ public actor SignInThrottle {
 
     /// A successful sign-in clears the login's failures, not the address's: one good password from an address
     /// must not reset guessing at other logins from it.
-    public func recordSuccess(login: String, guessing secret: Secret = .password) {
-        failures[Self.loginKey(login, secret)] = nil
+    public func recordSuccess(login: String) {
+        failures[Self.loginKey(login, .password)] = nil
     }
 
     private func keys(login: String, address: IPAddress?, _ secret: Secret) -> [String] {
