@@ -13,11 +13,13 @@ extension SQLiteSyncTransaction {
         for start in stride(from: 0, to: users.count, by: SQLiteStoreReader.batchSize) {
             let batch = users[start..<min(start + SQLiteStoreReader.batchSize, users.count)]
             let stored = try await storedUsers(ids: batch.map(\.id.rawValue))
+            var renames: [MemberRename] = []
             for user in batch {
                 guard let previous = stored[user.id.rawValue] else {
                     result.inserted += 1
                     continue
                 }
+                if previous.normalizedDN != user.dn.normalized { renames.append(MemberRename(from: previous.normalizedDN, to: user.dn.normalized)) }
                 if previous.enabled && !user.enabled { result.newlyDisabled.append(user.id) }
                 if previous.deleted {
                     result.restored += 1
@@ -43,6 +45,7 @@ extension SQLiteSyncTransaction {
                     fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, deleted_at = NULL
                     """,
                 operation: "upsert users")
+            try renameMembers(renames)
         }
         return result
     }
@@ -59,9 +62,13 @@ extension SQLiteSyncTransaction {
             // Member rows are rewritten only for groups whose list changed: most of a full sync's groups keep theirs.
             var replacedGroups: [String] = []
             var memberRows: [MemberRow] = []
+            var renames: [MemberRename] = []
             for (group, owners) in zip(batch, owners) {
                 let members = Set(group.members.map(MemberRow.Key.init))
                 let previous = stored[group.id.rawValue]
+                if let previous, previous.normalizedDN != group.dn.normalized {
+                    renames.append(MemberRename(from: previous.normalizedDN, to: group.dn.normalized))
+                }
                 if previous?.members != members {
                     if let previous, !previous.members.isEmpty {
                         replacedGroups.append(group.id.rawValue)
@@ -100,8 +107,24 @@ extension SQLiteSyncTransaction {
                 operation: "upsert groups")
             try await deleteMembers(ofGroups: replacedGroups)
             try insertMembers(memberRows)
+            try renameMembers(renames)
         }
         return result
+    }
+
+    /// Makes member rows follow a renamed or moved entry. The directory rewrites the member values of a renamed
+    /// entry (refint, AD's linked attributes) without changing the groups' change markers, so an incremental sync
+    /// does not read those groups again; left alone, the rows would keep the old DN, and whoever is created
+    /// there next would inherit the memberships. A full sync then stores whatever the directory really holds.
+    private func renameMembers(_ renames: [MemberRename]) throws {
+        for rename in renames {
+            let values: [SQLiteData] = [.text(rename.to), .text(rename.from)]
+            try rowStep("rename group members", "directory_group_members") {
+                // A group that already lists the new DN keeps its one row; the old one goes.
+                try db.run("UPDATE OR IGNORE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", values)
+                try db.run("DELETE FROM directory_group_members WHERE kind = 'dn' AND member = ?", [.text(rename.from)])
+            }
+        }
     }
 
     private func insertMembers(_ rows: [MemberRow]) throws {
@@ -122,12 +145,13 @@ extension SQLiteSyncTransaction {
     }
 
     private func storedUsers(ids: [String]) async throws -> [String: StoredUserFields] {
-        let rows = try rows("id, dn, login, display_name, mail, enabled, deleted_at", of: "directory_users", ids: ids, operation: "select users to upsert")
+        let rows = try rows("id, dn, dn_norm, login, display_name, mail, enabled, deleted_at", of: "directory_users", ids: ids, operation: "select users to upsert")
         return try rowStep("read users to upsert", "directory_users") {
             var stored: [String: StoredUserFields] = [:]
             for row in rows {
                 stored[try row.decode(column: "id", as: String.self)] = StoredUserFields(
                     dn: try row.decode(column: "dn", as: String.self),
+                    normalizedDN: try row.decode(column: "dn_norm", as: String.self),
                     login: try row.decode(column: "login", as: String.self),
                     displayName: try row.decode(column: "display_name", as: String?.self),
                     mail: try row.decode(column: "mail", as: String?.self),
@@ -140,7 +164,7 @@ extension SQLiteSyncTransaction {
     }
 
     private func storedGroups(ids: [String]) async throws -> [String: StoredGroupFields] {
-        let rows = try rows("id, dn, name, description, owners, deleted_at", of: "directory_groups", ids: ids, operation: "select groups to upsert")
+        let rows = try rows("id, dn, dn_norm, name, description, owners, deleted_at", of: "directory_groups", ids: ids, operation: "select groups to upsert")
         // Member rows are read with SQLite's own row type: a full sync compares hundreds of thousands of them.
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         var members: [String: Set<MemberRow.Key>] = [:]
@@ -156,6 +180,7 @@ extension SQLiteSyncTransaction {
                 let id = try row.decode(column: "id", as: String.self)
                 stored[id] = StoredGroupFields(
                     dn: try row.decode(column: "dn", as: String.self),
+                    normalizedDN: try row.decode(column: "dn_norm", as: String.self),
                     name: try row.decode(column: "name", as: String.self),
                     description: try row.decode(column: "description", as: String?.self),
                     owners: try row.decode(column: "owners", as: String.self),
@@ -179,6 +204,7 @@ extension SQLiteSyncTransaction {
 /// The columns of a stored user that an upsert compares with the incoming record.
 private struct StoredUserFields: Equatable {
     var dn: String
+    var normalizedDN: String
     var login: String
     var displayName: String?
     var mail: String?
@@ -189,7 +215,7 @@ private struct StoredUserFields: Equatable {
 extension StoredUserFields {
     init(_ record: DirectoryUserRecord, deleted: Bool) {
         self.init(
-            dn: record.dn.description, login: record.login, displayName: record.displayName, mail: record.mail,
+            dn: record.dn.description, normalizedDN: record.dn.normalized, login: record.login, displayName: record.displayName, mail: record.mail,
             enabled: record.enabled, deleted: deleted)
     }
 }
@@ -197,6 +223,7 @@ extension StoredUserFields {
 /// The columns and member list of a stored group that an upsert compares with the incoming record.
 private struct StoredGroupFields: Equatable {
     var dn: String
+    var normalizedDN: String
     var name: String
     var description: String?
     /// The owners' DNs as the stored JSON text.
@@ -208,7 +235,7 @@ private struct StoredGroupFields: Equatable {
 extension StoredGroupFields {
     init(_ record: DirectoryGroupRecord, owners: String, members: Set<MemberRow.Key>, deleted: Bool) {
         self.init(
-            dn: record.dn.description, name: record.name, description: record.description, owners: owners, members: members,
+            dn: record.dn.description, normalizedDN: record.dn.normalized, name: record.name, description: record.description, owners: owners, members: members,
             deleted: deleted)
     }
 }
@@ -234,4 +261,10 @@ private struct MemberRow {
 
     var groupID: String
     var key: Key
+}
+
+/// A member DN that changed, both in normalized form.
+private struct MemberRename {
+    var from: String
+    var to: String
 }

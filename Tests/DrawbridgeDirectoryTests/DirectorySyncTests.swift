@@ -121,6 +121,50 @@ import Testing
         }
     }
 
+    @Test func renamedMembersKeepTheirGroupsAndLeaveNothingBehindAtTheOldDN() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            // Past the seconds the entries were created in, so that the incremental sync below reads only what changed.
+            try await harness.nextSecond()
+            try await harness.nextSecond()
+            _ = try await harness.sync(.full)
+            try await harness.nextSecond()
+            // refint rewrites the groups' member values without touching their modifyTimestamp, so the incremental
+            // sync reads only the renamed entries and a newcomer at alice's old DN.
+            try await harness.directory.modify(ldif: """
+                dn: \(F.userDN("alice"))
+                changetype: modrdn
+                newrdn: uid=alice2
+                deleteoldrdn: 1
+
+                dn: \(F.groupDN("team-a"))
+                changetype: modrdn
+                newrdn: cn=team-alpha
+                deleteoldrdn: 1
+
+                dn: \(F.userDN("alice"))
+                changetype: add
+                objectClass: inetOrgPerson
+                uid: alice
+                cn: Alice Newcomer
+                sn: Newcomer
+
+                """)
+            let report = try await harness.sync(.incremental)
+            #expect(report.kind == .incremental)
+            #expect(report.users.inserted == 1 && report.users.updated == 1)
+
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["alice2"])
+            let newcomer = try #require(try await harness.store.user(login: "alice"))
+            #expect(try await harness.store.groups(ofUser: newcomer.record.id, transitive: true).map(\.name) == ["unix-admins"])
+            // The nested group's rows follow its new DN: carol and dave still reach pim-prod-db-reader through it.
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-db-reader"), transitive: true) == ["bob", "carol", "dave"])
+
+            let full = try await harness.sync(.full)
+            #expect(full.groups.updated == 0, "the full sync finds the member rows as the directory holds them")
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["alice2"])
+        }
+    }
+
     @Test func incrementalWithoutChangesChangesNothing() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             let full = try await harness.sync(.full)
