@@ -53,8 +53,18 @@ public struct DirectorySynchronizer: Sendable {
         }
         var report: SyncReport
         do {
-            report = try await store.withSyncTransaction(commit: !dryRun) { transaction in
-                try await run(kind, dryRun: dryRun, allowMassDeletion: allowMassDeletion, started: started, state: state, transaction)
+            let attempt = {
+                try await store.withSyncTransaction(commit: !dryRun) { transaction in
+                    try await run(kind, dryRun: dryRun, allowMassDeletion: allowMassDeletion, started: started, state: state, transaction)
+                }
+            }
+            do {
+                report = try await attempt()
+            } catch let error as LDAPError where error.isConnectionLost {
+                // The failed attempt's writes are rolled back, so the new one compares with the stored snapshot
+                // again; the pool has dropped the dead connections meanwhile.
+                logger.info("LDAP connection lost during the sync; starting it again", metadata: ["error": "\(error)"])
+                report = try await attempt()
             }
         } catch {
             Counter(label: "drawbridge_syncs_total", dimensions: [("kind", kind.rawValue), ("outcome", "failed")]).increment()
@@ -89,7 +99,7 @@ public struct DirectorySynchronizer: Sendable {
         _ transaction: any DirectorySyncTransaction
     ) async throws -> SyncReport {
         let timer = ContinuousClock.now
-        let (position, fetched, kind) = try await pool.withConnection { connection in
+        let (position, fetched, kind) = try await pool.withConnection(retryingStaleConnection: false) { connection in
             let position = await serverPosition(connection)
             // A counter from another server (another domain controller) means nothing here: read everything.
             let kind = kind == .incremental && position?.server != state.watermarkServer ? .full : kind

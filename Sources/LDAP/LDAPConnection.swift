@@ -144,6 +144,15 @@ public final class LDAPConnection: @unchecked Sendable {
         try setOption(handle, LDAP_OPT_NETWORK_TIMEOUT, &networkTimeout, "network timeout")
         var operationTimeout = timeval(configuration.operationTimeout)
         try setOption(handle, LDAP_OPT_TIMEOUT, &operationTimeout, "operation timeout")
+        // A flow that a firewall dropped while idle is then found dead within about two minutes, before the next
+        // operation has to wait out its whole timeout on it.
+        for (option, value, name) in [
+            (LDAP_OPT_X_KEEPALIVE_IDLE, Int32(60), "keepalive idle time"), (LDAP_OPT_X_KEEPALIVE_PROBES, 3, "keepalive probes"),
+            (LDAP_OPT_X_KEEPALIVE_INTERVAL, 15, "keepalive interval"),
+        ] {
+            var value = value
+            try setOption(handle, option, &value, name)
+        }
         guard configuration.usesTLS else { return }
         var requireCertificate = configuration.tls.verification == .require ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER
         try setOption(handle, LDAP_OPT_X_TLS_REQUIRE_CERT, &requireCertificate, "TLS certificate verification")

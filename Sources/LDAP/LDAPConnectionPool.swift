@@ -18,14 +18,18 @@ public actor LDAPConnectionPool {
 
     /// Runs `body` with a pooled connection. If the connection was idle in the pool and turns out to be
     /// dead (the server restarted), the pool drops its idle connections, opens a fresh one and runs `body`
-    /// once more, so `body` must be safe to repeat: searches and idempotent modifies are.
-    public nonisolated func withConnection<T: Sendable>(_ body: (LDAPConnection) async throws -> T) async throws -> T {
+    /// once more, so `body` must be safe to repeat: searches and idempotent modifies are. A `body` with effects
+    /// of its own that a repeat would build on (writes into an open store transaction) passes
+    /// `retryingStaleConnection: false` and retries at a level where those effects are undone.
+    public nonisolated func withConnection<T: Sendable>(
+        retryingStaleConnection: Bool = true, _ body: (LDAPConnection) async throws -> T
+    ) async throws -> T {
         let (connection, wasIdle) = try await acquire()
         do {
             let result = try await body(connection)
             await release(connection)
             return result
-        } catch let error as LDAPError where error.isConnectionLost && wasIdle {
+        } catch let error as LDAPError where error.isConnectionLost && wasIdle && retryingStaleConnection {
             await discard(connection, dropIdle: true)
             logger.info("LDAP connection lost; reconnecting", metadata: ["error": "\(error)"])
             let (fresh, _) = try await acquire()
@@ -76,6 +80,10 @@ public actor LDAPConnectionPool {
     private func finish(_ connection: LDAPConnection, after error: any Error) async {
         if let error = error as? LDAPError, error.isConnectionLost {
             await discard(connection, dropIdle: true)
+        } else if let error = error as? LDAPError, error.isTimeout {
+            // Handed out again (the pool reuses the latest returned first), a connection whose flow died silently
+            // would make every caller wait out the whole timeout; the others may be fine.
+            await discard(connection, dropIdle: false)
         } else {
             release(connection)
         }

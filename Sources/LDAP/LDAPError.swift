@@ -46,6 +46,11 @@ public struct LDAPError: Error, Sendable, CustomStringConvertible {
         resultCode?.meansConnectionLost ?? false
     }
 
+    /// The server did not answer in time; the connection may be half-dead and is not worth reusing.
+    public var isTimeout: Bool {
+        resultCode == .timeout
+    }
+
     /// The directory's schema refused the change, e.g. removing the last `member` of a `groupOfNames`.
     public var isObjectClassViolation: Bool {
         resultCode == .objectClassViolation

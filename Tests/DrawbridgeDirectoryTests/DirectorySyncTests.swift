@@ -165,6 +165,25 @@ import Testing
         }
     }
 
+    @Test func aSyncAfterTheDirectoryRestartedStartsAgainOnAFreshConnection() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            _ = try await harness.sync(.full)
+            try await harness.directory.restart()
+            try await harness.nextSecond()
+            try await harness.directory.modify(ldif: """
+                dn: \(F.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                add: member
+                member: \(F.userDN("bob"))
+
+                """)
+            // The pool's idle connection died with the old slapd; the sync finds out inside its transaction.
+            let report = try await harness.sync(.incremental)
+            #expect(report.groups.updated == 1)
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["alice", "bob"])
+        }
+    }
+
     @Test func incrementalWithoutChangesChangesNothing() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             let full = try await harness.sync(.full)
