@@ -254,11 +254,15 @@ struct ConfigurationBuilder {
         } else {
             ordering = flavor.changeOrdering
         }
+        let changeMargin = try duration(raw.sync?.changeMargin, "directory.sync.changeMargin", default: .seconds(1))
+        guard changeMargin >= .seconds(1), changeMargin <= .seconds(24 * 3600) else {
+            throw fail("directory.sync.changeMargin", "must be between 1s and 24h")
+        }
         return DirectoryConfiguration(
             flavor: flavor, connection: connection, pageSize: pageSize, poolSize: poolSize, users: users, groups: groups,
             changeAttribute: changeAttribute, changeOrdering: ordering,
             fullSyncInterval: try duration(raw.sync?.fullSyncInterval, "directory.sync.fullSyncInterval", default: .seconds(24 * 3600)),
-            maxDeletionPercent: maxDeletionPercent)
+            changeMargin: changeMargin, maxDeletionPercent: maxDeletionPercent)
     }
 
     private func buildCredentials(_ raw: RawBind?) throws(ConfigurationError) -> LDAPCredentials {

@@ -80,13 +80,16 @@ public struct DirectoryConfiguration: Sendable {
     public var changeAttribute: String
     public var changeOrdering: ChangeOrdering
     public var fullSyncInterval: Duration
+    /// How far before the server's clock at a sync's start the next incremental sync reads again: changes that
+    /// reach the server later with an earlier time (replication from another supplier) must still fall after it.
+    public var changeMargin: Duration
     /// A full sync that would mark more than this share of the live users or groups deleted is refused.
     public var maxDeletionPercent: Int
 
     public init(
         flavor: DirectoryFlavor, connection: LDAPConnectionConfiguration, pageSize: Int, poolSize: Int, users: UserSchema,
         groups: GroupSchema, changeAttribute: String, changeOrdering: ChangeOrdering, fullSyncInterval: Duration,
-        maxDeletionPercent: Int = 20
+        changeMargin: Duration = .seconds(1), maxDeletionPercent: Int = 20
     ) {
         self.flavor = flavor
         self.connection = connection
@@ -97,6 +100,7 @@ public struct DirectoryConfiguration: Sendable {
         self.changeAttribute = changeAttribute
         self.changeOrdering = changeOrdering
         self.fullSyncInterval = fullSyncInterval
+        self.changeMargin = changeMargin
         self.maxDeletionPercent = maxDeletionPercent
     }
 }

@@ -110,6 +110,7 @@ struct RawSync: Codable {
     var changeAttribute: String?
     var changeOrdering: String?
     var fullSyncInterval: String?
+    var changeMargin: String?
     var maxDeletionPercent: Int?
 }
 

@@ -6,8 +6,11 @@ import Foundation
 /// watermark must not pass the server's position at the start of the sync.
 struct ChangeWatermark {
     let ordering: ChangeOrdering
+    /// How far before the server's clock the next read starts; at least the markers' one-second resolution.
+    var margin: Duration = .seconds(1)
 
-    /// A server's own position when a sync starts, where it publishes one (AD's highestCommittedUSN).
+    /// A server's own position when a sync starts, where it publishes one (AD's highestCommittedUSN, a clock),
+    /// and which server it is: another server's position means nothing here.
     struct ServerPosition: Sendable, Equatable {
         var counter: String
         var server: String?
@@ -22,20 +25,25 @@ struct ChangeWatermark {
             candidate = start?.counter ?? newestSeen
         case .time:
             if let clock = start.flatMap({ Self.parseGeneralizedTime($0.counter) }) {
-                // The server's clock as the sync began; a second earlier covers a fraction the clock may drop.
-                candidate = Self.formatGeneralizedTime(clock.addingTimeInterval(-1))
+                // The server's clock as the sync began, less the margin: the second covers a fraction the clock may
+                // drop; more covers changes replicated in later with the time they were made elsewhere.
+                candidate = Self.formatGeneralizedTime(clock.addingTimeInterval(-Self.seconds(max(margin, .seconds(1)))))
             } else {
                 // Markers and the sync's duration are both on the server's timeline, so clock skew does not
                 // enter; the extra two seconds cover the markers' one-second resolution.
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = Self.seconds(elapsed) + Self.seconds(max(margin, .seconds(1))) + 1
                 candidate = newestSeen.flatMap(Self.parseGeneralizedTime).map {
-                    Self.formatGeneralizedTime($0.addingTimeInterval(-(seconds + 2)))
+                    Self.formatGeneralizedTime($0.addingTimeInterval(-seconds))
                 }
             }
         }
         guard let candidate else { return previous }
         guard let previous else { return candidate }
         return ordering.isAfter(candidate, previous) ? candidate : previous
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Keeps the watermark at or before `marker`, so an entry that could not be used is read again next time.

@@ -110,7 +110,7 @@ public struct DirectorySynchronizer: Sendable {
         report.users = fetched.users
         report.groups = fetched.groups
         for warning in fetched.warnings { report.warn(warning) }
-        let watermarks = ChangeWatermark(ordering: configuration.changeOrdering)
+        let watermarks = ChangeWatermark(ordering: configuration.changeOrdering, margin: configuration.changeMargin)
         let watermark = watermarks.holding(
             watermarks.next(
                 previous: kind == .incremental ? state.watermark : nil, newestSeen: fetched.newestMarker, start: position,
@@ -158,7 +158,9 @@ public struct DirectorySynchronizer: Sendable {
     }
 
     /// Where the directory stands as the sync begins, where the server publishes it: AD's update counter, or
-    /// the server's clock (AD's root DSE, OpenLDAP's back-monitor, 389-ds's cn=monitor) for time markers.
+    /// the server's clock (AD's root DSE, OpenLDAP's back-monitor, 389-ds's cn=monitor) for time markers, named by
+    /// the address that answered. Another server of a replicated directory (a failover, a DNS name over several)
+    /// may not have received what this one had, so its clock is no bound for what was read here.
     private func serverPosition(_ connection: LDAPConnection) async -> ChangeWatermark.ServerPosition? {
         func read(_ base: String, _ attributes: [String]) async -> LDAPEntry? {
             // A server that does not publish it, or hides it from this account, is answered by the fallback.
@@ -172,7 +174,7 @@ public struct DirectorySynchronizer: Sendable {
             let clocks = [("", "currentTime"), ("cn=Current,cn=Time,cn=Monitor", "monitorTimestamp"), ("cn=monitor", "currentTime")]
             for (base, attribute) in clocks {
                 if let now = await read(base, [attribute])?.string(attribute) {
-                    return ChangeWatermark.ServerPosition(counter: now, server: nil)
+                    return ChangeWatermark.ServerPosition(counter: now, server: await connection.serverAddress())
                 }
             }
             return nil

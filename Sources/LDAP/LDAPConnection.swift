@@ -114,6 +114,29 @@ public final class LDAPConnection: @unchecked Sendable {
         }
     }
 
+    /// The numeric address and port of the server this connection reached (of those its URLs name), or nil when
+    /// it is closed or the socket cannot say.
+    public func serverAddress() async -> String? {
+        try? await withHandle { handle -> String? in
+            var descriptor: Int32 = -1
+            guard ldap_get_option(handle, LDAP_OPT_DESC, &descriptor) == LDAP_OPT_SUCCESS, descriptor >= 0 else { return nil }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+            let found = withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    getpeername(descriptor, address, &length) == 0
+                        && getnameinfo(address, length, &host, socklen_t(host.count), &port, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV) == 0
+                }
+            }
+            guard found else { return nil }
+            let hostText = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let portText = String(decoding: port.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return hostText.contains(":") ? "[\(hostText)]:\(portText)" : "\(hostText):\(portText)"
+        } ?? nil
+    }
+
     // MARK: - Opening
 
     private static func openHandle(_ configuration: LDAPConnectionConfiguration) throws -> OpaquePointer {

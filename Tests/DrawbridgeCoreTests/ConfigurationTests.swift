@@ -36,6 +36,7 @@ import Testing
         #expect(directory.connection.tls.verification == .require)
         #expect(directory.changeAttribute == "modifyTimestamp")
         #expect(directory.maxDeletionPercent == 20)
+        #expect(directory.changeMargin == .seconds(1))
         #expect(configuration.store.sqlitePath == "/etc/drawbridge/drawbridge.sqlite")
     }
 
@@ -123,6 +124,8 @@ import Testing
         #expect(try problem(minimal + "\n  flavor: novell").keyPath == "directory.flavor")
         #expect(try problem(minimal + "\n  timeouts: { connect: soon }").keyPath == "directory.timeouts.connect")
         #expect(try problem(minimal + "\n  sync: { maxDeletionPercent: 101 }").keyPath == "directory.sync.maxDeletionPercent")
+        #expect(try problem(minimal + "\n  sync: { changeMargin: 0s }").keyPath == "directory.sync.changeMargin")
+        #expect(try problem(minimal + "\n  sync: { changeMargin: 2d }").keyPath == "directory.sync.changeMargin")
         #expect(try problem(minimal.replacingOccurrences(of: "baseDN: dc=example,dc=org", with: "baseDN: 'dc=example,,dc=org'")).keyPath == "directory.baseDN")
         #expect(try problem(minimal.replacingOccurrences(of: "ldap://", with: "ldaps://")).description.contains("StartTLS"))
     }

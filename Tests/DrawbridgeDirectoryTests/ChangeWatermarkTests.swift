@@ -22,6 +22,14 @@ import Testing
         #expect(time.next(previous: "20261122185000Z", newestSeen: nil, start: clock, elapsed: .zero) == "20261122185459Z")
     }
 
+    @Test func aWiderMarginReadsFurtherBack() {
+        // Five minutes of replication delay: a change made elsewhere at 18:50:30 may reach this server after 18:55.
+        let replicated = ChangeWatermark(ordering: .time, margin: .seconds(300))
+        let clock = ChangeWatermark.ServerPosition(counter: "20261122185500Z", server: "192.0.2.10:389")
+        #expect(replicated.next(previous: nil, newestSeen: nil, start: clock, elapsed: .zero) == "20261122185000Z")
+        #expect(replicated.next(previous: nil, newestSeen: "20261122190014Z", start: nil, elapsed: .zero) == "20261122185513Z")
+    }
+
     @Test func watermarkNeverMovesBack() {
         #expect(time.next(previous: "20261122190013Z", newestSeen: "20261122190014Z", start: nil, elapsed: .seconds(5)) == "20261122190013Z")
         #expect(time.next(previous: "20261122190013Z", newestSeen: nil, start: nil, elapsed: .seconds(5)) == "20261122190013Z")

@@ -184,6 +184,21 @@ import Testing
         }
     }
 
+    @Test func anIncrementalSyncAnsweredByAnotherServerReadsEverything() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            _ = try await harness.sync(.full)
+            var state = try await harness.store.syncState()
+            let port = try #require(harness.directory.url.split(separator: ":").last)
+            #expect(state.watermarkServer == "127.0.0.1:\(port)")
+            #expect(try await harness.sync(.incremental).kind == .incremental)
+            // As if the last sync had reached another supplier (a failover, or a DNS name over several servers).
+            state.watermarkServer = "192.0.2.10:389"
+            let moved = state
+            try await harness.store.withSyncTransaction(commit: true) { try await $0.setSyncState(moved) }
+            #expect(try await harness.sync(.incremental).kind == .full)
+        }
+    }
+
     @Test func incrementalWithoutChangesChangesNothing() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             let full = try await harness.sync(.full)
