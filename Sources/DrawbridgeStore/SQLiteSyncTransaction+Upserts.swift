@@ -19,7 +19,7 @@ extension SQLiteSyncTransaction {
                     result.inserted += 1
                     continue
                 }
-                if previous.normalizedDN != user.dn.normalized { renames.append(MemberRename(from: previous.normalizedDN, to: user.dn.normalized)) }
+                if previous.normalizedDN != user.dn.normalized { renames.append(MemberRename(from: previous.normalizedDN, to: user.dn)) }
                 if previous.enabled && !user.enabled { result.newlyDisabled.append(user.id) }
                 if previous.deleted {
                     result.restored += 1
@@ -67,7 +67,7 @@ extension SQLiteSyncTransaction {
                 let members = Set(group.members.map(MemberRow.Key.init))
                 let previous = stored[group.id.rawValue]
                 if let previous, previous.normalizedDN != group.dn.normalized {
-                    renames.append(MemberRename(from: previous.normalizedDN, to: group.dn.normalized))
+                    renames.append(MemberRename(from: previous.normalizedDN, to: group.dn))
                 }
                 if previous?.members != members {
                     if let previous, !previous.members.isEmpty {
@@ -112,18 +112,41 @@ extension SQLiteSyncTransaction {
         return result
     }
 
-    /// Makes member rows follow a renamed or moved entry. The directory rewrites the member values of a renamed
-    /// entry (refint, AD's linked attributes) without changing the groups' change markers, so an incremental sync
-    /// does not read those groups again; left alone, the rows would keep the old DN, and whoever is created
-    /// there next would inherit the memberships. A full sync then stores whatever the directory really holds.
+    /// Makes member rows and group owners follow a renamed or moved entry. The directory rewrites the member
+    /// values of a renamed entry (refint, AD's linked attributes) without changing the groups' change markers, so
+    /// an incremental sync does not read those groups again; left alone, the rows would keep the old DN, and
+    /// whoever is created there next would inherit the memberships. A full sync then stores whatever the
+    /// directory really holds.
     private func renameMembers(_ renames: [MemberRename]) throws {
+        guard !renames.isEmpty else { return }
         for rename in renames {
-            let values: [SQLiteData] = [.text(rename.to), .text(rename.from)]
+            let values: [SQLiteData] = [.text(rename.to.normalized), .text(rename.from)]
             try rowStep("rename group members", "directory_group_members") {
                 // A group that already lists the new DN keeps its one row; the old one goes.
                 try db.run("UPDATE OR IGNORE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", values)
                 try db.run("DELETE FROM directory_group_members WHERE kind = 'dn' AND member = ?", [.text(rename.from)])
             }
+        }
+        try renameOwners(renames)
+    }
+
+    private func renameOwners(_ renames: [MemberRename]) throws {
+        let renamed = Dictionary(renames.map { ($0.from, $0.to.description) }, uniquingKeysWith: { _, last in last })
+        var owned: [(id: String, owners: String)] = []
+        try rowStep("select group owners", "directory_groups") {
+            try db.run("SELECT id, owners FROM directory_groups WHERE owners <> '[]'", []) { row in
+                guard case .text(let id) = row.values[0], case .text(let owners) = row.values[1] else { return }
+                owned.append((id, owners))
+            }
+        }
+        var rows: [[SQLiteData]] = []
+        for group in owned {
+            let owners = try rowStep("decode group owners", "directory_groups") { try AccessCoding.decode([String].self, group.owners) }
+            let updated = owners.map { owner in (try? DistinguishedName(owner)).flatMap { renamed[$0.normalized] } ?? owner }
+            if updated != owners { rows.append([.text(try AccessCoding.encode(updated)), .text(group.id)]) }
+        }
+        try rowStep("rename group owners", "directory_groups") {
+            try db.runEach("UPDATE directory_groups SET owners = ? WHERE id = ?", rows)
         }
     }
 
@@ -263,8 +286,8 @@ private struct MemberRow {
     var key: Key
 }
 
-/// A member DN that changed, both in normalized form.
+/// An entry's DN that changed: the stored normalized form, and the new DN.
 private struct MemberRename {
     var from: String
-    var to: String
+    var to: DistinguishedName
 }
