@@ -261,6 +261,8 @@ extension AccessEngine {
                     ticket: activation.ticket, mfa: mfa ?? activation.mfa, state: .pendingApproval, approvalsRequired: policy.approvalsRequired,
                     approvalDeadline: min(activation.endAt, context.now.addingTimeInterval(policy.approvalTimeout)), extends: id)
                 try await context.transaction.save(followOn)
+                details["start"] = followOn.startAt.iso8601
+                details["approvalsRequired"] = "\(followOn.approvalsRequired)"
                 try await context.audit(context.event(
                     "activation.extension-requested", requestID: followOn.requestID, subject: followOn.id.rawValue, user: activation.userLogin,
                     scope: activation.scope, role: activation.role, group: binding, justification: justification,

@@ -80,6 +80,9 @@ struct ExtendAndCancelTests {
             #expect(followOn.state == .pendingApproval)
             #expect(followOn.extends == activation.id)
             #expect(followOn.startAt == activation.endAt)
+            let requested = try await harness.store.auditRecords(.all).compactMap(\.event).first { $0.action == "activation.extension-requested" }
+            #expect(requested?.details["approvalsRequired"] == "1", "the approvers' notification says how many approvals it needs")
+            #expect(requested?.details["start"] == activation.endAt.iso8601)
             let approved = try await harness.engine.decide(followOn.id, .approve, approverLogin: "bob", reason: "ok", source: .cli)
             #expect(approved.state == .scheduled)
 

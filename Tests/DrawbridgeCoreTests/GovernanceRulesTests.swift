@@ -145,4 +145,20 @@ struct GovernanceRulesTests {
         low.details["severity"] = "low"
         #expect(NotificationRules.plan(for: low, policy: criticalOnly) == nil, "a low alert is not critical")
     }
+
+    @Test("notifications: an extension that needs approval is sent to the approvers as an extension request")
+    func extensionRequestPlan() throws {
+        let request = AuditEvent(
+            action: "activation.extension-requested", actor: .system("tests"), source: .api, userLogin: "alice",
+            scope: try ScopePath("/subscriptions/prod"), role: RoleName(rawValue: "owner"), justification: "overrun",
+            details: ["start": "2027-02-01T01:00:00Z", "end": "2027-02-01T03:00:00Z", "approvalsRequired": "2", "extends": "act-1"])
+        let plan = try #require(NotificationRules.plan(for: request, policy: RolePolicy()))
+        #expect(plan.kind == .requested && plan.toApprovers && plan.toPerson)
+        #expect(plan.subject == "[Drawbridge] alice requests an extension of owner at /subscriptions/prod")
+        #expect(plan.text.contains("alice asks to extend owner at /subscriptions/prod until 2027-02-01T03:00:00Z"))
+        #expect(plan.text.contains("starts at 2027-02-01T01:00:00Z") && plan.text.contains("Approvals needed: 2."))
+        var refused = request
+        refused.outcome = .refused
+        #expect(NotificationRules.plan(for: refused, policy: RolePolicy()) == nil, "a refused extension tells nobody")
+    }
 }

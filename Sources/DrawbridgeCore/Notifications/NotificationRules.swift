@@ -48,9 +48,15 @@ public enum NotificationRules {
         var toAdministrators = policy.notifyAdministrators
         switch kind {
         case .requested:
-            subject = "\(person) requests \(what)"
+            let end = event.details["end"] ?? "—"
             toApprovers = policy.notifyApprovers
-            lines.append("\(person) asks to activate \(what) from \(event.details["start"] ?? "now") until \(event.details["end"] ?? "—").")
+            if event.action == "activation.extension-requested" {
+                subject = "\(person) requests an extension of \(what)"
+                lines.append("\(person) asks to extend \(what) until \(end); the extension starts at \(event.details["start"] ?? "the current end").")
+            } else {
+                subject = "\(person) requests \(what)"
+                lines.append("\(person) asks to activate \(what) from \(event.details["start"] ?? "now") until \(end).")
+            }
             lines.append("Approvals needed: \(event.details["approvalsRequired"] ?? "1").")
         case .approved:
             subject = "Approved: \(what) for \(person)"
@@ -117,6 +123,7 @@ public enum NotificationRules {
     static func kind(of event: AuditEvent) -> NotificationPlan.Kind? {
         switch (event.action, event.outcome) {
         case ("activation.requested", .success): event.details["approvalsRequired"] == nil ? nil : .requested
+        case ("activation.extension-requested", .success): .requested
         case ("activation.approved", .success): event.reason == AccessRules.automaticApprovalReason ? nil : .approved
         case ("activation.denied", .success): .denied
         case ("activation.started", .success): .activated
