@@ -9,7 +9,7 @@ struct SMTPMailer: Sendable {
     struct Failure: Error, CustomStringConvertible {
         /// libcurl's message; it names the step that failed and never contains the password.
         let message: String
-        /// Worth trying again later (connection trouble, 4xx), as opposed to a refusal that will not change.
+        /// Worth trying again later (connection, authentication or TLS trouble, 4xx), as opposed to a refusal of this message.
         let transient: Bool
         var description: String { "sending mail failed: \(message)" }
     }
@@ -73,8 +73,11 @@ struct SMTPMailer: Sendable {
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            let response = drawbridge_curl_response_code(handle)
-            let permanent = (500..<600).contains(response) || code == CURLE_LOGIN_DENIED || code == CURLE_PEER_FAILED_VERIFICATION
+            // Only a 5xx answer to this message (sender, recipient, content) is final. Authentication and TLS fail for
+            // every message alike and are often temporary (libcurl reports a 454 as a denied login too), so they are
+            // retried and end as failed, which the outbox backlog shows, instead of the mail being dropped.
+            let setupFailure = [CURLE_LOGIN_DENIED, CURLE_USE_SSL_FAILED, CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION].contains(code)
+            let permanent = (500..<600).contains(drawbridge_curl_response_code(handle)) && !setupFailure
             throw Failure(message: message, transient: !permanent)
         }
     }

@@ -47,6 +47,33 @@ struct NotificationTests {
         }
     }
 
+    @Test("a refused SMTP login or an untrusted certificate is retried rather than dropped, and ends as failed after maxAttempts")
+    func smtpSetupFailuresAreRetried() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let caFile = harness.access.directory.caFile
+            let sink = try await SMTPSink.start(caFile: caFile)
+            defer { sink.stop() }
+            let wrongPassword = NotificationConfiguration.Email(
+                url: "smtp://127.0.0.1:\(sink.port)", from: "drawbridge@example.org", username: SMTPSink.user,
+                password: SecretBytes(Array("not the password".utf8)), tls: .init(caFile: caFile))
+            var untrusted = wrongPassword
+            untrusted.password = SecretBytes(Array(SMTPSink.password.utf8))
+            untrusted.tls = .init()  // the system's CAs do not know the sandbox's
+            for (scope, email) in [("/subscriptions/prod", wrongPassword), (Self.scope, untrusted)] {
+                var configuration = harness.access.configuration
+                configuration.notifications = NotificationConfiguration(email: email, maxAttempts: 2)
+                let dispatcher = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: harness.access.engine, clock: harness.access.clock)
+                try await harness.access.eligible("alice", scope: scope, role: "owner")
+                let first = try await dispatcher.deliverDue()
+                #expect(first.rejected == 0 && first.deferred == 1, "\(scope): \(first)")
+                harness.access.clock.advance(by: 60)
+                #expect(try await dispatcher.deliverDue().abandoned == 1, "\(scope)")
+            }
+            #expect(try await harness.access.store.notificationBacklog().failed == 2, "both stay visible as failed")
+            #expect(try sink.messages().isEmpty)
+        }
+    }
+
     @Test("webhooks are signed; a failed delivery is retried, an unsent one survives a restart, and none is sent twice")
     func webhook() async throws {
         try await ServerHarness.with { harness, _ async throws in
