@@ -3,11 +3,11 @@ import Foundation
 
 extension AccessEngine {
     /// Records an `activation.expiring` event for each active activation that ends within `leadTime` and whose
-    /// holder was not told yet; the notification outbox picks the events up. Returns how many.
+    /// holder was not told about that end yet; the notification outbox picks the events up. Returns how many.
     public func noticeExpiring(leadTime: Duration) async throws -> Int {
         try await transaction(dryRun: false, actor: .system("scheduler"), source: .scheduler) { context in
             let horizon = context.now.addingTimeInterval(TimeInterval(leadTime.components.seconds))
-            let ending = try await context.transaction.activationsEndingUnnoticed(by: horizon)
+            let ending = try await context.transaction.activationsEndingUnnoticed(after: context.now, by: horizon)
             guard !ending.isEmpty else { return 0 }
             var events: [AuditEvent] = []
             for activation in ending {

@@ -42,8 +42,10 @@ public protocol AccessTransaction: Sendable {
     /// Saves many activations in a few statements.
     func save(_ activations: [Activation]) async throws
     func activations(dueBy time: Date) async throws -> [Activation]
-    /// Active activations ending by `time` whose holder has not been told yet that they end soon.
-    func activationsEndingUnnoticed(by time: Date) async throws -> [Activation]
+    /// Active activations ending after `now` and by `time` whose holder has not been told yet that they end then
+    /// (an extension in place moves the end, so it calls for a new notice).
+    func activationsEndingUnnoticed(after now: Date, by time: Date) async throws -> [Activation]
+    /// Records that the holders were told about the activations' current ends.
     func markExpiryNoticed(_ ids: [ActivationID], at time: Date) async throws
 
     /// Every grant that holds a membership now (active activations and assignments), or only these users',

@@ -162,17 +162,23 @@ final class SQLiteAccessTransaction: AccessTransaction, @unchecked Sendable {
                          "SELECT body FROM activations WHERE next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970) ORDER BY next_due_at")
     }
 
-    func activationsEndingUnnoticed(by time: Date) async throws -> [Activation] {
+    func activationsEndingUnnoticed(after now: Date, by time: Date) async throws -> [Activation] {
+        // A notice covers the end it announced; one recorded before due_at existed (NULL) covers the activation.
         try await bodies("select activations ending soon", "activations", """
-            SELECT body FROM activations WHERE state = 'active' AND next_due_at IS NOT NULL AND next_due_at <= \(bind: time.timeIntervalSince1970)
-            AND id NOT IN (SELECT activation_id FROM expiry_notices) ORDER BY next_due_at
+            SELECT body FROM activations WHERE state = 'active' AND next_due_at > \(bind: now.timeIntervalSince1970)
+            AND next_due_at <= \(bind: time.timeIntervalSince1970)
+            AND NOT EXISTS (SELECT 1 FROM expiry_notices WHERE activation_id = activations.id AND (due_at IS NULL OR due_at = activations.next_due_at))
+            ORDER BY next_due_at
             """)
     }
 
     func markExpiryNoticed(_ ids: [ActivationID], at time: Date) async throws {
         for chunk in Self.chunks(ids) {
-            let rows: [SQLQueryString] = chunk.map { "(\(bind: $0.rawValue), \(bind: time.timeIntervalSince1970))" }
-            try await run("record expiry notices", "expiry_notices", "INSERT OR IGNORE INTO expiry_notices (activation_id, noticed_at) VALUES \(rows.joined(separator: ", "))")
+            // The end is copied from the row rather than bound, so it compares equal to next_due_at exactly.
+            try await run("record expiry notices", "expiry_notices", """
+                INSERT OR REPLACE INTO expiry_notices (activation_id, noticed_at, due_at)
+                SELECT id, \(bind: time.timeIntervalSince1970), next_due_at FROM activations WHERE id IN (\(binds: chunk.map(\.rawValue)))
+                """)
         }
     }
 

@@ -268,6 +268,13 @@ extension SQLiteStore {
                 """,
             ]
         ),
+        Migration(
+            version: 6, name: "expiry notices per end time",
+            statements: [
+                // The end a notice announced; extending an activation in place moves its end and calls for a new one.
+                "ALTER TABLE expiry_notices ADD COLUMN due_at REAL",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction; running it again changes nothing.

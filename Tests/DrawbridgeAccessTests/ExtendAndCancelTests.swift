@@ -43,6 +43,32 @@ struct ExtendAndCancelTests {
         }
     }
 
+    @Test("extending in place calls for a new \"ends soon\" notice before the new end; an activation already past its end gets none")
+    func extensionRearmsExpiryNotice() async throws {
+        try await AccessHarness.with(ldif: [Self.base]) { harness in
+            try await harness.relaxPolicy(role: "owner")
+            try await harness.eligible("alice", scope: Self.web, role: "owner")
+            try await harness.eligible("bob", scope: Self.web, role: "owner")
+            let engine = harness.engine
+            let lead = Duration.seconds(15 * 60)
+            let activation = try await harness.activate("alice", scope: Self.web, role: "owner", for: 3600)
+            harness.clock.advance(by: 45 * 60)
+            #expect(try await engine.noticeExpiring(leadTime: lead) == 1)
+            #expect(try await engine.noticeExpiring(leadTime: lead) == 0, "told once about one end")
+            let extended = try await engine.extend(activation.id, duration: 2 * 3600, justification: "overrun", by: harness.operatorActor, source: .cli)
+            #expect(try await engine.noticeExpiring(leadTime: lead) == 0, "the new end is not near yet")
+            harness.clock.advance(by: extended.endAt.timeIntervalSince(harness.clock.now()) - 15 * 60)
+            #expect(try await engine.noticeExpiring(leadTime: lead) == 1, "the new end gets its own notice")
+            let notices = try await harness.store.auditRecords(.all).compactMap(\.event).filter { $0.action == "activation.expiring" }
+            #expect(notices.map { $0.details["end"] } == [activation.endAt.iso8601, extended.endAt.iso8601])
+
+            // Nobody ran the notices while bob's hour went by (a stopped server, say): its end is past, not "soon".
+            _ = try await harness.activate("bob", scope: Self.web, role: "owner", for: 3600)
+            harness.clock.advance(by: 2 * 3600)
+            #expect(try await engine.noticeExpiring(leadTime: lead) == 0)
+        }
+    }
+
     @Test("where the policy requires MFA, an extension needs a fresh second factor too")
     func extensionNeedsMFA() async throws {
         try await AccessHarness.with(ldif: [Self.base]) { harness in
