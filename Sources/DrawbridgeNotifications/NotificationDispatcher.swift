@@ -7,10 +7,13 @@ import DrawbridgeStore
 import Foundation
 import LDAP
 import Logging
+import Synchronization
 
 /// Delivers the notification outbox: for each entry, the plan its event and policy call for, one email per
 /// recipient and one post per webhook. Each acknowledged delivery is recorded at once, so a retry (or a restart
-/// after a crash) sends only what was not acknowledged; transient failures are retried with backoff.
+/// after a crash) sends only what was not acknowledged; transient failures are retried with backoff. A route that
+/// fails (the mail server, a webhook URL) is not tried again in the same pass, and a canceled pass stops between
+/// deliveries.
 public struct NotificationDispatcher: Sendable {
     public struct Report: Sendable, Hashable {
         public var entries = 0
@@ -45,13 +48,19 @@ public struct NotificationDispatcher: Sendable {
         webhooks = WebhookSender(client: httpClient)
     }
 
-    /// One pass: records "ends soon" events that fell due, then delivers every entry that is due.
+    /// One pass: records "ends soon" events that fell due, then delivers every entry that is due. Canceling the
+    /// caller (shutdown) stops the pass after the delivery in progress. The pass runs as a task of its own, because
+    /// the store refuses writes from a canceled task, and what was sent until then must still be recorded.
     public func deliverDue(limit: Int = 200) async throws -> Report {
-        guard let lock else { return try await deliverDueLocked(limit: limit) }
-        return try await lock.withLock { try await deliverDueLocked(limit: limit) }
+        let stop = StopRequest()
+        let pass = Task {
+            guard let lock else { return try await deliverDueLocked(limit: limit, stop) }
+            return try await lock.withLock { try await deliverDueLocked(limit: limit, stop) }
+        }
+        return try await withTaskCancellationHandler { try await pass.value } onCancel: { stop.request() }
     }
 
-    private func deliverDueLocked(limit: Int) async throws -> Report {
+    private func deliverDueLocked(limit: Int, _ stop: StopRequest) async throws -> Report {
         var report = Report()
         let settings = configuration.notifications
         guard settings.isEnabled else {
@@ -63,7 +72,10 @@ public struct NotificationDispatcher: Sendable {
         let now = clock.now()
         var finished: [Int64] = []
         var context = LookupCache(store: store, configuration: configuration)
+        // Routes that failed transiently in this pass, with their next try: one hanging server costs one timeout per pass.
+        var stalled: [String: (retryAt: Date, failure: String)] = [:]
         for entry in try await store.dueNotifications(at: now, limit: limit) {
+            guard !stop.isRequested else { break }
             report.entries += 1
             guard let event = entry.event else {
                 try await store.abandonNotification(entry.id, at: now, error: "the audit record is unreadable (run drawbridge audit verify)")
@@ -80,7 +92,17 @@ public struct NotificationDispatcher: Sendable {
                 continue
             }
             var failures: [String] = []
+            var waitingFor: (retryAt: Date, failure: String)?
+            var interrupted = false
             for delivery in deliveries where !entry.delivered.contains(delivery.key) {
+                guard !stop.isRequested else {
+                    interrupted = true
+                    break
+                }
+                if let stall = stalled[delivery.route] {
+                    if stall.retryAt > waitingFor?.retryAt ?? .distantPast { waitingFor = stall }
+                    continue
+                }
                 do {
                     try await delivery.send()
                     try await store.recordDelivery(entry.id, channel: delivery.key)
@@ -93,19 +115,28 @@ public struct NotificationDispatcher: Sendable {
                     report.rejected += 1
                     Self.count(delivery.channel, "rejected")
                 } catch {
-                    failures.append("\(delivery.key): \((error as? DeliveryFailure)?.message ?? "\(type(of: error))")")
+                    let failure = "\(delivery.key): \((error as? DeliveryFailure)?.message ?? "\(type(of: error))")"
+                    failures.append(failure)
+                    stalled[delivery.route] = (now.addingTimeInterval(retryDelay(after: entry.attempts)), failure)
                     Self.count(delivery.channel, "failed")
                 }
             }
-            if failures.isEmpty {
+            // Shutting down: what was not sent stays pending as it was, without spending an attempt.
+            if interrupted { break }
+            if failures.isEmpty, let waitingFor {
+                // Not tried, so no attempt is spent; it is due when the failed route is tried again, which keeps that
+                // route's backoff rather than probing it with every waiting entry.
+                try await store.retryNotification(entry.id, attempts: entry.attempts, nextAttempt: waitingFor.retryAt, error: "waiting: \(waitingFor.failure)")
+                report.deferred += 1
+            } else if failures.isEmpty {
                 finished.append(entry.id)
             } else if entry.attempts + 1 >= settings.maxAttempts {
                 logger.error("notification abandoned", metadata: ["entry": "\(entry.id)", "failures": "\(failures.joined(separator: "; "))"])
                 try await store.abandonNotification(entry.id, at: now, error: failures.joined(separator: "; "))
                 report.abandoned += 1
             } else {
-                let delay = min(5 * pow(2, Double(entry.attempts)), Double(settings.maxRetryDelay.components.seconds))
-                try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: now.addingTimeInterval(delay), error: failures.joined(separator: "; "))
+                let nextAttempt = now.addingTimeInterval(retryDelay(after: entry.attempts))
+                try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: nextAttempt, error: failures.joined(separator: "; "))
                 report.deferred += 1
             }
         }
@@ -113,8 +144,21 @@ public struct NotificationDispatcher: Sendable {
         return report
     }
 
+    private func retryDelay(after attempts: Int) -> TimeInterval {
+        min(5 * pow(2, Double(attempts)), Double(configuration.notifications.maxRetryDelay.components.seconds))
+    }
+
     private static func count(_ channel: String, _ outcome: String) {
         Counter(label: "drawbridge_notifications_total", dimensions: [("channel", channel), ("outcome", outcome)]).increment()
+    }
+
+    /// Set when the caller of a pass is canceled; the pass looks at it between deliveries.
+    final class StopRequest: Sendable {
+        private let requested = Atomic(false)
+
+        func request() { requested.store(true, ordering: .relaxed) }
+
+        var isRequested: Bool { requested.load(ordering: .relaxed) }
     }
 
     struct DeliveryFailure: Error {
@@ -125,6 +169,8 @@ public struct NotificationDispatcher: Sendable {
     struct Delivery {
         let key: String
         let channel: String
+        /// What deliveries share a fate in a pass: the mail server, or one webhook URL.
+        let route: String
         let send: () async throws -> Void
     }
 
@@ -144,7 +190,7 @@ public struct NotificationDispatcher: Sendable {
                 let message = EmailMessage(
                     from: email.from, to: recipient, subject: plan.subject, body: body(plan, event, entry),
                     messageID: "\(entry.auditSequence).\(sha256Hex(recipient.lowercased()).prefix(16))@drawbridge", date: entry.at)
-                result.append(Delivery(key: "email:\(recipient.lowercased())", channel: "email") {
+                result.append(Delivery(key: "email:\(recipient.lowercased())", channel: "email", route: "email") {
                     do {
                         try await mailer.send(message)
                     } catch let failure as SMTPMailer.Failure {
@@ -155,7 +201,7 @@ public struct NotificationDispatcher: Sendable {
         }
         for webhook in configuration.notifications.webhooks where !webhook.criticalOnly || plan.critical {
             let payload = try WebhookPayload(plan: plan, event: event, entry: entry, link: link(for: plan)).encoded()
-            result.append(Delivery(key: "webhook:\(webhook.name)", channel: "webhook") {
+            result.append(Delivery(key: "webhook:\(webhook.name)", channel: "webhook", route: "webhook \(webhook.url)") {
                 do {
                     try await webhooks.send(payload, delivery: "\(entry.auditSequence)", to: webhook, at: clock.now())
                 } catch let failure as WebhookSender.Failure {

@@ -5,6 +5,11 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `Scripts/smtp-sink`: a real SMTP server (aiosmtpd) on loopback with STARTTLS and one account.
 final class SMTPSink: Sendable {
@@ -94,7 +99,8 @@ final class SMTPSink: Sendable {
     }
 }
 
-/// An HTTP receiver on loopback that records webhook posts whose signature checks out, and can be told to fail.
+/// An HTTP receiver on loopback that records webhook posts whose signature checks out, and can be told to fail or
+/// to answer slowly.
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
         var delivery: String
@@ -102,7 +108,7 @@ final class WebhookReceiver: Sendable {
         var signatureValid: Bool
     }
 
-    private let state = Mutex<(received: [Received], failWith: Int?)>(([], nil))
+    private let state = Mutex<(received: [Received], failWith: Int?, answerAfter: Duration)>(([], nil, .zero))
     let secret: String
 
     init(secret: String) {
@@ -112,6 +118,9 @@ final class WebhookReceiver: Sendable {
     var received: [Received] { state.withLock { $0.received } }
 
     func fail(with status: Int?) { state.withLock { $0.failWith = status } }
+
+    /// Records each post at once but answers it only after `delay`.
+    func answer(after delay: Duration) { state.withLock { $0.answerAfter = delay } }
 
     /// Runs the receiver for the duration of `body`, which gets its URL.
     func serve<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
@@ -125,9 +134,11 @@ final class WebhookReceiver: Sendable {
             let expected = "sha256=" + mac.finalize().map { String(format: "%02x", $0) }.joined()
             let valid = request.headers[HTTPField.Name("X-Drawbridge-Signature")!] == expected
             if let status = self.state.withLock({ $0.failWith }) { return Response(status: .init(code: status)) }
-            self.state.withLock {
+            let delay = self.state.withLock {
                 $0.received.append(Received(delivery: request.headers[HTTPField.Name("X-Drawbridge-Delivery")!] ?? "", body: text, signatureValid: valid))
+                return $0.answerAfter
             }
+            try await Task.sleep(for: delay)
             return Response(status: .noContent)
         }
         let port = OneShotPort()
@@ -144,6 +155,40 @@ final class WebhookReceiver: Sendable {
             group.cancelAll()
             return result
         }
+    }
+}
+
+/// A mail server that hangs: a loopback port whose connections the kernel completes but nobody accepts or answers,
+/// so a client waits for the greeting until its own timeout.
+final class SilentServer: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(INADDR_LOOPBACK).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 64) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard descriptor >= 0, listening else {
+            close(descriptor)
+            throw TestDirectoryError("could not listen on a loopback port")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func stop() {
+        close(descriptor)
     }
 }
 

@@ -74,6 +74,56 @@ struct NotificationTests {
         }
     }
 
+    @Test("a mail server that never answers costs one timeout per pass: every entry's webhook still goes, and entries not tried keep their attempts")
+    func hangingMailServer() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let silent = try SilentServer()
+            defer { silent.stop() }
+            let receiver = WebhookReceiver(secret: "webhook-signing-secret")
+            try await receiver.serve { url in
+                var configuration = harness.access.configuration
+                configuration.notifications = NotificationConfiguration(
+                    email: .init(url: "smtp://127.0.0.1:\(silent.port)", from: "drawbridge@example.org"),
+                    webhooks: [.init(name: "chat", url: url, secret: SecretBytes(Array("webhook-signing-secret".utf8)))])
+                for login in ["alice", "bob", "carol"] { try await harness.access.eligible(login, scope: "/subscriptions/prod", role: "owner") }
+                let store = harness.access.store
+                let clock = harness.access.clock
+                let dispatcher = NotificationDispatcher(configuration: configuration, store: store, engine: harness.access.engine, clock: clock)
+                let started = ContinuousClock.now
+                let report = try await dispatcher.deliverDue()
+                // One 10 s connection timeout in all, where each of the six messages used to wait out its own.
+                #expect(ContinuousClock.now - started < .seconds(25))
+                #expect(report.sent == 3 && receiver.received.count == 3)
+                #expect(try await store.dueNotifications(at: clock.now().addingTimeInterval(4), limit: 10).isEmpty, "the server's backoff holds for all")
+                let waiting = try await store.dueNotifications(at: clock.now().addingTimeInterval(5), limit: 10)
+                #expect(waiting.map(\.attempts) == [1, 0, 0], "only the entry that tried the server spent an attempt")
+            }
+        }
+    }
+
+    @Test("a canceled pass records the delivery in progress, then stops; the rest stay pending and due, without spending an attempt")
+    func canceledPass() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let receiver = WebhookReceiver(secret: "webhook-signing-secret")
+            receiver.answer(after: .seconds(2))
+            try await receiver.serve { url in
+                var configuration = harness.access.configuration
+                configuration.notifications = NotificationConfiguration(
+                    webhooks: [.init(name: "chat", url: url, secret: SecretBytes(Array("webhook-signing-secret".utf8)))])
+                for login in ["alice", "bob", "carol"] { try await harness.access.eligible(login, scope: "/subscriptions/prod", role: "owner") }
+                let dispatcher = NotificationDispatcher(
+                    configuration: configuration, store: harness.access.store, engine: harness.access.engine, clock: harness.access.clock)
+                let pass = Task { try await dispatcher.deliverDue() }
+                while receiver.received.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+                pass.cancel()
+                let report = try await pass.value
+                #expect(report.sent == 1 && receiver.received.count == 1)
+                let pending = try await harness.access.store.dueNotifications(at: harness.access.clock.now(), limit: 10)
+                #expect(pending.count == 2 && pending.allSatisfy { $0.attempts == 0 && $0.delivered.isEmpty })
+            }
+        }
+    }
+
     @Test("webhooks are signed; a failed delivery is retried, an unsent one survives a restart, and none is sent twice")
     func webhook() async throws {
         try await ServerHarness.with { harness, _ async throws in
