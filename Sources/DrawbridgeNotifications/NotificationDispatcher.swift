@@ -249,7 +249,7 @@ struct WebhookPayload: Encodable {
         var reason: String?
     }
 
-    /// Slack and compatible chat tools show this.
+    /// Slack and compatible chat tools show this, escaped as they require.
     var text: String
     var kind: String
     var critical: Bool
@@ -257,7 +257,7 @@ struct WebhookPayload: Encodable {
     var event: Event
 
     init(plan: NotificationPlan, event: AuditEvent, entry: OutboxEntry, link: String?) {
-        text = plan.subject + "\n" + plan.text + (link.map { "\n" + $0 } ?? "")
+        text = Self.chatEscaped(plan.subject + "\n" + plan.text + (link.map { "\n" + $0 } ?? ""))
         kind = plan.kind.rawValue
         critical = plan.critical
         self.link = link
@@ -265,6 +265,12 @@ struct WebhookPayload: Encodable {
             sequence: entry.auditSequence, at: entry.at.iso8601, action: event.action, outcome: event.outcome.rawValue, actor: event.actor.description,
             user: event.userLogin, scope: event.scope?.description, role: event.role?.rawValue, group: event.groupDN, requestID: event.requestID?.rawValue,
             subject: event.subjectID, justification: event.justification, ticket: event.ticket, reason: event.reason)
+    }
+
+    /// Chat tools read `<…>` as links and mentions (`<!channel>`) and `&` as the start of an entity: text a user
+    /// typed (justification, ticket, reason) must show as typed, not ping a channel or hide a link behind a label.
+    static func chatEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     func encoded() throws -> Data {
