@@ -86,9 +86,8 @@ public struct NotificationDispatcher: Sendable {
             do {
                 deliveries = try await self.deliveries(for: entry, event: event, &context)
             } catch {
-                logger.warning("notification could not be prepared; retrying", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
-                try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: now.addingTimeInterval(30), error: "\(type(of: error))")
-                report.deferred += 1
+                logger.warning("notification could not be prepared", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
+                try await recordFailedAttempt(entry, "\(type(of: error))", nextAttempt: now.addingTimeInterval(30), now: now, &report)
                 continue
             }
             var failures: [String] = []
@@ -130,18 +129,25 @@ public struct NotificationDispatcher: Sendable {
                 report.deferred += 1
             } else if failures.isEmpty {
                 finished.append(entry.id)
-            } else if entry.attempts + 1 >= settings.maxAttempts {
-                logger.error("notification abandoned", metadata: ["entry": "\(entry.id)", "failures": "\(failures.joined(separator: "; "))"])
-                try await store.abandonNotification(entry.id, at: now, error: failures.joined(separator: "; "))
-                report.abandoned += 1
             } else {
                 let nextAttempt = now.addingTimeInterval(retryDelay(after: entry.attempts))
-                try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: nextAttempt, error: failures.joined(separator: "; "))
-                report.deferred += 1
+                try await recordFailedAttempt(entry, failures.joined(separator: "; "), nextAttempt: nextAttempt, now: now, &report)
             }
         }
         try await store.finishNotifications(finished, at: now)
         return report
+    }
+
+    /// Counts a failed attempt on `entry`: tried again at `nextAttempt`, or given up after `maxAttempts`.
+    private func recordFailedAttempt(_ entry: OutboxEntry, _ failure: String, nextAttempt: Date, now: Date, _ report: inout Report) async throws {
+        if entry.attempts + 1 >= configuration.notifications.maxAttempts {
+            logger.error("notification abandoned", metadata: ["entry": "\(entry.id)", "failures": "\(failure)"])
+            try await store.abandonNotification(entry.id, at: now, error: failure)
+            report.abandoned += 1
+        } else {
+            try await store.retryNotification(entry.id, attempts: entry.attempts + 1, nextAttempt: nextAttempt, error: failure)
+            report.deferred += 1
+        }
     }
 
     private func retryDelay(after attempts: Int) -> TimeInterval {

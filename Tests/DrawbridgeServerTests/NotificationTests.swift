@@ -1,8 +1,10 @@
 import DrawbridgeConfig
 import DrawbridgeCore
 import DrawbridgeNotifications
+@testable import DrawbridgeStore
 import DrawbridgeTestSupport
 import Foundation
+import Logging
 import Testing
 
 @Suite("Notifications through a real SMTP server and a real HTTP receiver")
@@ -121,6 +123,27 @@ struct NotificationTests {
                 let pending = try await harness.access.store.dueNotifications(at: harness.access.clock.now(), limit: 10)
                 #expect(pending.count == 2 && pending.allSatisfy { $0.attempts == 0 && $0.delivered.isEmpty })
             }
+        }
+    }
+
+    @Test("an entry that cannot be prepared is given up after maxAttempts, like one whose deliveries fail, and stays visible as failed")
+    func unpreparedEntryAbandoned() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            var configuration = harness.access.configuration
+            configuration.notifications = NotificationConfiguration(
+                webhooks: [.init(name: "chat", url: "http://127.0.0.1:1/hook", secret: SecretBytes(Array("webhook-signing-secret".utf8)))], maxAttempts: 2)
+            try await harness.access.relaxPolicy(role: "owner")
+            try await harness.access.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            // A policy that no longer reads: who hears about the event cannot be worked out.
+            let database = try DirectSQLiteConnection.open(path: configuration.store.sqlitePath, logger: Logger(label: "test"))
+            try database.run("UPDATE policy_overrides SET body = 'not json'", [])
+            database.close()
+            let dispatcher = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: harness.access.engine, clock: harness.access.clock)
+            #expect(try await dispatcher.deliverDue().deferred == 1)
+            harness.access.clock.advance(by: 60)
+            #expect(try await dispatcher.deliverDue().abandoned == 1)
+            let backlog = try await harness.access.store.notificationBacklog()
+            #expect(backlog.pending == 0 && backlog.failed == 1)
         }
     }
 
