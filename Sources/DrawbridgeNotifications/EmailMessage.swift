@@ -16,7 +16,7 @@ struct EmailMessage: Sendable {
             "Date: \(Self.dateFormatter.string(from: date))",
             "From: Drawbridge <\(Self.clean(from))>",
             "To: <\(Self.clean(to))>",
-            "Subject: \(Self.encodedWord(Self.clean(subject)))",
+            "Subject: \(Self.encodedWords(Self.clean(subject)))",
             "Message-ID: <\(Self.clean(messageID))>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
@@ -31,9 +31,20 @@ struct EmailMessage: Sendable {
         String(value.map { $0.isNewline ? " " : $0 })
     }
 
-    static func encodedWord(_ text: String) -> String {
+    /// RFC 2047 limits an encoded word to 75 characters and a line holding one to 76. 39 bytes make a 64-character
+    /// word (52 of base64 between "=?UTF-8?B?" and "?="), so even the first line, after "Subject: ", stays within 76.
+    static let encodedWordBytes = 39
+
+    /// Text as itself when ASCII, else as encoded words folded onto continuation lines, each holding whole characters.
+    static func encodedWords(_ text: String) -> String {
         guard !text.allSatisfy({ $0.isASCII && !$0.isNewline }) else { return text }
-        return "=?UTF-8?B?\(Data(text.utf8).base64EncodedString())?="
+        var words: [[UInt8]] = [[]]
+        for scalar in text.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
+            if words[words.count - 1].count + bytes.count > encodedWordBytes { words.append([]) }
+            words[words.count - 1] += bytes
+        }
+        return words.map { "=?UTF-8?B?\(Data($0).base64EncodedString())?=" }.joined(separator: "\r\n ")
     }
 
     static let dateFormatter: DateFormatter = {

@@ -24,4 +24,26 @@ struct NotificationFormatTests {
         #expect(fields["justification"] as? String == typed && fields["ticket"] as? String == "INC-1 <b>")
         #expect(json["link"] as? String == "https://drawbridge.example.org/requests?a=1&b=2")
     }
+
+    @Test("a long non-ASCII subject becomes folded encoded words of at most 75 characters, each whole UTF-8, that decode to the subject")
+    func longSubjectFolded() throws {
+        let subject = "[Drawbridge] Zoë requests an extension of owner at /subscriptions/prod — 日本語のテキスト ✓ 👩‍👩‍👧 ünd so weiter"
+        let message = EmailMessage(
+            from: "drawbridge@example.org", to: "zoe@example.org", subject: subject, body: "text", messageID: "1@drawbridge", date: Date())
+        let headerLines = try #require(message.rendered().components(separatedBy: "\r\n\r\n").first).components(separatedBy: "\r\n")
+        let start = try #require(headerLines.firstIndex { $0.hasPrefix("Subject: ") })
+        let continuation = headerLines[(start + 1)...].prefix { $0.hasPrefix(" ") }
+        let lines = [headerLines[start]] + continuation
+        #expect(lines.allSatisfy { $0.count <= 76 })
+        let words = [String(headerLines[start].dropFirst("Subject: ".count))] + continuation.map { String($0.dropFirst()) }
+        #expect(words.count > 1)
+        var decoded = Data()
+        for word in words {
+            #expect(word.count <= 75 && word.hasPrefix("=?UTF-8?B?") && word.hasSuffix("?="), "\(word)")
+            let bytes = try #require(Data(base64Encoded: String(word.dropFirst(10).dropLast(2))))
+            #expect(String(data: bytes, encoding: .utf8) != nil, "no character split across words: \(word)")
+            decoded += bytes
+        }
+        #expect(String(decoding: decoded, as: UTF8.self) == subject)
+    }
 }
