@@ -163,7 +163,20 @@ public final class TestDirectory: Sendable {
     }
 
     /// Freezes slapd (SIGSTOP): connections stay open and requests wait for an answer, as with a hung server.
-    public func suspend() throws { try signalSlapd(SIGSTOP, "suspend") }
+    /// Returns once the kernel shows slapd stopped: the signal is delivered asynchronously, and a loaded machine
+    /// may let slapd answer a request sent right after `kill` returned.
+    public func suspend() throws {
+        try signalSlapd(SIGSTOP, "suspend")
+        guard let pid = state.withLock({ $0.run?.slapdPID }) else { return }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            // /proc/PID/stat: "pid (comm) state …"; T is stopped by a signal.
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            if let close = stat.lastIndex(of: ")"), stat[close...].dropFirst(2).first == "T" { return }
+            usleep(1_000)
+        }
+        throw TestDirectoryError("slapd (pid \(pid)) did not stop within 10 s of SIGSTOP")
+    }
 
     /// Lets a suspended slapd go on (SIGCONT); the requests it held are answered.
     public func resume() throws { try signalSlapd(SIGCONT, "resume") }
