@@ -13,13 +13,12 @@ extension SQLiteSyncTransaction {
         for start in stride(from: 0, to: users.count, by: SQLiteStoreReader.batchSize) {
             let batch = users[start..<min(start + SQLiteStoreReader.batchSize, users.count)]
             let stored = try await storedUsers(ids: batch.map(\.id.rawValue))
-            var renames: [MemberRename] = []
             for user in batch {
                 guard let previous = stored[user.id.rawValue] else {
                     result.inserted += 1
                     continue
                 }
-                if previous.normalizedDN != user.dn.normalized { renames.append(MemberRename(from: previous.normalizedDN, to: user.dn)) }
+                if previous.normalizedDN != user.dn.normalized { pendingRenames.withLock { $0.append(MemberRename(from: previous.normalizedDN, to: user.dn)) } }
                 if previous.enabled && !user.enabled { result.newlyDisabled.append(user.id) }
                 if previous.deleted {
                     result.restored += 1
@@ -45,7 +44,6 @@ extension SQLiteSyncTransaction {
                     fingerprint = excluded.fingerprint, synced_at = excluded.synced_at, deleted_at = NULL
                     """,
                 operation: "upsert users")
-            try renameMembers(renames)
         }
         return result
     }
@@ -62,12 +60,11 @@ extension SQLiteSyncTransaction {
             // Member rows are rewritten only for groups whose list changed: most of a full sync's groups keep theirs.
             var replacedGroups: [String] = []
             var memberRows: [MemberRow] = []
-            var renames: [MemberRename] = []
             for (group, owners) in zip(batch, owners) {
                 let members = Set(group.members.map(MemberRow.Key.init))
                 let previous = stored[group.id.rawValue]
                 if let previous, previous.normalizedDN != group.dn.normalized {
-                    renames.append(MemberRename(from: previous.normalizedDN, to: group.dn))
+                    pendingRenames.withLock { $0.append(MemberRename(from: previous.normalizedDN, to: group.dn)) }
                 }
                 if previous?.members != members {
                     if let previous, !previous.members.isEmpty {
@@ -107,7 +104,6 @@ extension SQLiteSyncTransaction {
                 operation: "upsert groups")
             try await deleteMembers(ofGroups: replacedGroups)
             try insertMembers(memberRows)
-            try renameMembers(renames)
         }
         return result
     }
@@ -117,14 +113,26 @@ extension SQLiteSyncTransaction {
     /// an incremental sync does not read those groups again; left alone, the rows would keep the old DN, and
     /// whoever is created there next would inherit the memberships. A full sync then stores whatever the
     /// directory really holds.
-    private func renameMembers(_ renames: [MemberRename]) throws {
+    ///
+    /// All at once, after all of a phase's upserts: one entry may take the DN another left (a swap, or a chain
+    /// A→B, B→C), in the same batch or in two, and renaming one after the other would merge their rows.
+    func applyRenames() async throws {
+        try ensureOpen("rename group members")
+        let renames = pendingRenames.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
         guard !renames.isEmpty else { return }
-        for rename in renames {
-            let values: [SQLiteData] = [.text(rename.to.normalized), .text(rename.from)]
-            try rowStep("rename group members", "directory_group_members") {
-                // A group that already lists the new DN keeps its one row; the old one goes.
-                try db.run("UPDATE OR IGNORE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", values)
-                try db.run("DELETE FROM directory_group_members WHERE kind = 'dn' AND member = ?", [.text(rename.from)])
+        // First every old DN to a placeholder no DN can be, then each placeholder to its new DN.
+        let placeholders = renames.indices.map { "\u{1}renaming \($0)" }
+        try rowStep("rename group members", "directory_group_members") {
+            for (rename, placeholder) in zip(renames, placeholders) {
+                try db.run("UPDATE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", [.text(placeholder), .text(rename.from)])
+            }
+            for (rename, placeholder) in zip(renames, placeholders) {
+                // A group that already lists the new DN keeps its one row; the placeholder's goes.
+                try db.run("UPDATE OR IGNORE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", [.text(rename.to.normalized), .text(placeholder)])
+                try db.run("DELETE FROM directory_group_members WHERE kind = 'dn' AND member = ?", [.text(placeholder)])
             }
         }
         try renameOwners(renames)
@@ -287,7 +295,7 @@ private struct MemberRow {
 }
 
 /// An entry's DN that changed: the stored normalized form, and the new DN.
-private struct MemberRename {
+struct MemberRename {
     var from: String
     var to: DistinguishedName
 }

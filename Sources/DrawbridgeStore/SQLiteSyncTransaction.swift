@@ -12,6 +12,8 @@ final class SQLiteSyncTransaction: DirectorySyncTransaction {
     /// wait behind this transaction's writes.
     let committed: SQLiteConnection
     private let isOpen = Mutex(true)
+    /// DNs that changed in this sync's upserts, until `applyRenames` makes member rows and owners follow them.
+    let pendingRenames = Mutex<[MemberRename]>([])
 
     init(db: DirectSQLiteConnection, committed: SQLiteConnection) {
         self.db = db

@@ -177,6 +177,34 @@ import Testing
         }
     }
 
+    @Test func aUserMovedToAnotherUsersOldDNTakesOnlyTheirOwnGroups() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            try await harness.nextSecond()
+            try await harness.nextSecond()
+            _ = try await harness.sync(.full)
+            try await harness.nextSecond()
+            // alice comes first in the directory's order, so a rename applied on sight would merge her rows into bob's
+            // before his moved on.
+            try await harness.directory.modify(ldif: """
+                dn: \(F.userDN("bob"))
+                changetype: modrdn
+                newrdn: uid=bob2
+                deleteoldrdn: 1
+
+                dn: \(F.userDN("alice"))
+                changetype: modrdn
+                newrdn: uid=bob
+                deleteoldrdn: 1
+
+                """)
+            let report = try await harness.sync(.incremental)
+            #expect(report.users.updated == 2)
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner")) == ["bob"], "alice, now uid=bob")
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-db-reader")) == ["bob2"])
+            #expect(try await harness.logins(ofGroup: F.groupDN("auditors")) == ["bob2"])
+        }
+    }
+
     @Test func aSyncAfterTheDirectoryRestartedStartsAgainOnAFreshConnection() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             _ = try await harness.sync(.full)
