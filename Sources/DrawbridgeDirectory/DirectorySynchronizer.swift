@@ -217,14 +217,14 @@ public struct DirectorySynchronizer: Sendable {
             },
             upsert: { records in try await transaction.upsertUsers(records, seenAt: started) })
         // Before the groups are compared, so that groups the directory rewrote for a rename compare unchanged.
-        try await transaction.applyRenames()
+        try await transaction.applyRenames(seenAt: started)
         let groups = configuration.groups
         let groupResult = try await syncPages(
             try request(base: groups.baseDN, groups.filter, decoder.groupAttributes, since: watermark), .group, connection, transaction,
             started: started, fetched: &fetched, parsed: &parsed,
             decode: { entry, fingerprint, parsed in decoder.group(entry, fingerprint: fingerprint, &parsed) },
             upsert: { records in try await transaction.upsertGroups(records, seenAt: started) })
-        try await transaction.applyRenames()
+        try await transaction.applyRenames(seenAt: started)
         fetched.users = userResult
         fetched.groups = groupResult
         return fetched

@@ -68,9 +68,10 @@ public protocol DirectorySyncTransaction: Sendable {
     /// recognise entries sent unchanged (a sync sees each entry once, so this transaction has not written them).
     func fingerprints(of kind: DirectoryEntryKind, ids: [DirectoryEntryID]) async throws -> [DirectoryEntryID: String]
     /// Makes stored member rows and group owners follow the users and groups renamed or moved by the upserts so
-    /// far (the directory rewrites those values without marking the groups changed). Call it once the upserts of
-    /// a kind are written: the renames are applied together, so one entry taking another's old DN stays apart.
-    func applyRenames() async throws
+    /// far (the directory rewrites those values without marking the groups changed), in the groups not seen since
+    /// `seenAt`. Call it once the upserts of a kind are written: the renames are applied together, so one entry
+    /// taking another's old DN stays apart.
+    func applyRenames(seenAt: Date) async throws
     /// Records that entries the directory sent unchanged were seen, without rewriting them.
     func markSeen(_ kind: DirectoryEntryKind, ids: [DirectoryEntryID], at time: Date) async throws
     /// Live users with these DNs (normalized comparison).

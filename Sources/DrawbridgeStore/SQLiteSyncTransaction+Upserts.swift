@@ -18,7 +18,10 @@ extension SQLiteSyncTransaction {
                     result.inserted += 1
                     continue
                 }
-                if previous.normalizedDN != user.dn.normalized { pendingRenames.withLock { $0.append(MemberRename(from: previous.normalizedDN, to: user.dn)) } }
+                // A deleted entry's old DN may belong to someone created there since: only a live entry's rows move.
+                if !previous.deleted, previous.normalizedDN != user.dn.normalized {
+                    pendingRenames.withLock { $0.append(MemberRename(from: previous.normalizedDN, to: user.dn)) }
+                }
                 if previous.enabled && !user.enabled { result.newlyDisabled.append(user.id) }
                 if previous.deleted {
                     result.restored += 1
@@ -63,7 +66,7 @@ extension SQLiteSyncTransaction {
             for (group, owners) in zip(batch, owners) {
                 let members = Set(group.members.map(MemberRow.Key.init))
                 let previous = stored[group.id.rawValue]
-                if let previous, previous.normalizedDN != group.dn.normalized {
+                if let previous, !previous.deleted, previous.normalizedDN != group.dn.normalized {
                     pendingRenames.withLock { $0.append(MemberRename(from: previous.normalizedDN, to: group.dn)) }
                 }
                 if previous?.members != members {
@@ -115,8 +118,10 @@ extension SQLiteSyncTransaction {
     /// directory really holds.
     ///
     /// All at once, after all of a phase's upserts: one entry may take the DN another left (a swap, or a chain
-    /// A→B, B→C), in the same batch or in two, and renaming one after the other would merge their rows.
-    func applyRenames() async throws {
+    /// A→B, B→C), in the same batch or in two, and renaming one after the other would merge their rows. Only in
+    /// groups this sync has not seen (`seenAt`): a group read again holds the directory's current values, where
+    /// the old DN may already name someone else.
+    func applyRenames(seenAt: Date) async throws {
         try ensureOpen("rename group members")
         let renames = pendingRenames.withLock { pending in
             defer { pending.removeAll() }
@@ -125,9 +130,13 @@ extension SQLiteSyncTransaction {
         guard !renames.isEmpty else { return }
         // First every old DN to a placeholder no DN can be, then each placeholder to its new DN.
         let placeholders = renames.indices.map { "\u{1}renaming \($0)" }
+        let seen = SQLiteData.float(seenAt.timeIntervalSince1970)
         try rowStep("rename group members", "directory_group_members") {
             for (rename, placeholder) in zip(renames, placeholders) {
-                try db.run("UPDATE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?", [.text(placeholder), .text(rename.from)])
+                try db.run("""
+                    UPDATE directory_group_members SET member = ? WHERE kind = 'dn' AND member = ?
+                    AND group_id IN (SELECT id FROM directory_groups WHERE synced_at < ?)
+                    """, [.text(placeholder), .text(rename.from), seen])
             }
             for (rename, placeholder) in zip(renames, placeholders) {
                 // A group that already lists the new DN keeps its one row; the placeholder's goes.
@@ -135,14 +144,14 @@ extension SQLiteSyncTransaction {
                 try db.run("DELETE FROM directory_group_members WHERE kind = 'dn' AND member = ?", [.text(placeholder)])
             }
         }
-        try renameOwners(renames)
+        try renameOwners(renames, seen: seen)
     }
 
-    private func renameOwners(_ renames: [MemberRename]) throws {
+    private func renameOwners(_ renames: [MemberRename], seen: SQLiteData) throws {
         let renamed = Dictionary(renames.map { ($0.from, $0.to.description) }, uniquingKeysWith: { _, last in last })
         var owned: [(id: String, owners: String)] = []
         try rowStep("select group owners", "directory_groups") {
-            try db.run("SELECT id, owners FROM directory_groups WHERE owners <> '[]'", []) { row in
+            try db.run("SELECT id, owners FROM directory_groups WHERE owners <> '[]' AND synced_at < ?", [seen]) { row in
                 guard case .text(let id) = row.values[0], case .text(let owners) = row.values[1] else { return }
                 owned.append((id, owners))
             }

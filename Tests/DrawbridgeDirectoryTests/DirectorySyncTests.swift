@@ -205,6 +205,38 @@ import Testing
         }
     }
 
+    @Test func aGroupReadAgainKeepsTheDNItNamesNowWhenAnotherGroupLeftIt() async throws {
+        try await SyncHarness.with(ldif: [Self.basic]) { harness in
+            try await harness.nextSecond()
+            try await harness.nextSecond()
+            _ = try await harness.sync(.full)
+            try await harness.nextSecond()
+            // team-a moves to team-alpha, a new team-a takes its DN and joins pim-prod-web-owner, which is read again.
+            try await harness.directory.modify(ldif: """
+                dn: \(F.groupDN("team-a"))
+                changetype: modrdn
+                newrdn: cn=team-alpha
+                deleteoldrdn: 1
+
+                dn: \(F.groupDN("team-a"))
+                changetype: add
+                objectClass: groupOfNames
+                cn: team-a
+                member: \(F.userDN("bob"))
+
+                dn: \(F.groupDN("pim-prod-web-owner"))
+                changetype: modify
+                add: member
+                member: \(F.groupDN("team-a"))
+
+                """)
+            _ = try await harness.sync(.incremental)
+            #expect(try await harness.logins(ofGroup: F.groupDN("pim-prod-web-owner"), transitive: true) == ["alice", "bob"])
+            // Groups not read again still follow the move: team-b names team-alpha now.
+            #expect(try await harness.logins(ofGroup: F.groupDN("team-b"), transitive: true) == ["carol", "dave"])
+        }
+    }
+
     @Test func aSyncAfterTheDirectoryRestartedStartsAgainOnAFreshConnection() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
             _ = try await harness.sync(.full)

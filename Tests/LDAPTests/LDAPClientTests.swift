@@ -187,19 +187,20 @@ import Testing
             configuration.operationTimeout = .seconds(1)
             let pool = LDAPConnectionPool(configuration: configuration, maximumConnections: 2)
             let request = LDAPSearchRequest(base: "ou=people,dc=example,dc=org", filter: "(objectClass=inetOrgPerson)", attributes: ["uid"])
+            // Held here, so that a discarded connection's memory cannot be reused for the next one.
             let first = try await pool.withConnection { connection in
                 _ = try await connection.searchAll(request)
-                return ObjectIdentifier(connection)
+                return connection
             }
             try directory.suspend()
             let error = try #require(await #expect(throws: LDAPError.self) { try await pool.withConnection { try await $0.searchAll(request) } })
             #expect(error.isTimeout)
             try directory.resume()
             let (next, count) = try await pool.withConnection { connection in
-                (ObjectIdentifier(connection), try await connection.searchAll(request).count)
+                (connection, try await connection.searchAll(request).count)
             }
             #expect(count == 2)
-            #expect(next != first, "the pool reuses the latest returned connection first, so only a discarded one differs")
+            #expect(next !== first, "the pool reuses the latest returned connection first, so only a discarded one differs")
             await pool.close()
         }
     }
