@@ -53,11 +53,13 @@ public struct NotificationDispatcher: Sendable {
     /// the store refuses writes from a canceled task, and what was sent until then must still be recorded.
     public func deliverDue(limit: Int = 200) async throws -> Report {
         let stop = StopRequest()
-        let pass = Task {
-            guard let lock else { return try await deliverDueLocked(limit: limit, stop) }
-            return try await lock.withLock { try await deliverDueLocked(limit: limit, stop) }
+        // The lock is waited for in the caller's task, so that shutdown does not wait behind another process's pass.
+        let run: @Sendable () async throws -> Report = {
+            let pass = Task { try await deliverDueLocked(limit: limit, stop) }
+            return try await withTaskCancellationHandler { try await pass.value } onCancel: { stop.request() }
         }
-        return try await withTaskCancellationHandler { try await pass.value } onCancel: { stop.request() }
+        guard let lock else { return try await run() }
+        return try await lock.withLock { try await run() }
     }
 
     private func deliverDueLocked(limit: Int, _ stop: StopRequest) async throws -> Report {
@@ -68,6 +70,7 @@ public struct NotificationDispatcher: Sendable {
             if try await store.nextNotificationTime() != nil { try await store.finishAllNotifications(at: clock.now()) }
             return report
         }
+        guard !stop.isRequested else { return report }
         report.expiryNotices = try await engine.noticeExpiring(leadTime: settings.expiringLeadTime)
         let now = clock.now()
         var finished: [Int64] = []
@@ -116,7 +119,9 @@ public struct NotificationDispatcher: Sendable {
                 } catch {
                     let failure = "\(delivery.key): \((error as? DeliveryFailure)?.message ?? "\(type(of: error))")"
                     failures.append(failure)
-                    stalled[delivery.route] = (now.addingTimeInterval(retryDelay(after: entry.attempts)), failure)
+                    if (error as? DeliveryFailure)?.stallsRoute ?? true {
+                        stalled[delivery.route] = (now.addingTimeInterval(retryDelay(after: entry.attempts)), failure)
+                    }
                     Self.count(delivery.channel, "failed")
                 }
             }
@@ -170,6 +175,8 @@ public struct NotificationDispatcher: Sendable {
     struct DeliveryFailure: Error {
         let message: String
         let transient: Bool
+        /// The whole route is down (not only this recipient), so the pass stops trying it.
+        var stallsRoute = true
     }
 
     struct Delivery {
@@ -200,7 +207,7 @@ public struct NotificationDispatcher: Sendable {
                     do {
                         try await mailer.send(message)
                     } catch let failure as SMTPMailer.Failure {
-                        throw DeliveryFailure(message: failure.message, transient: failure.transient)
+                        throw DeliveryFailure(message: failure.message, transient: failure.transient, stallsRoute: failure.serverWide)
                     }
                 })
             }

@@ -11,6 +11,9 @@ struct SMTPMailer: Sendable {
         let message: String
         /// Worth trying again later (connection, authentication or TLS trouble, 4xx), as opposed to a refusal of this message.
         let transient: Bool
+        /// The server could not take any message (no connection, no answer, authentication or TLS), as opposed to
+        /// an answer about this one (a full mailbox, greylisting): other recipients would fail the same way.
+        let serverWide: Bool
         var description: String { "sending mail failed: \(message)" }
     }
 
@@ -40,7 +43,7 @@ struct SMTPMailer: Sendable {
     }
 
     private static func transfer(_ text: String, from: String, to: String, _ configuration: NotificationConfiguration.Email) throws {
-        guard let handle = curl_easy_init() else { throw Failure(message: "libcurl could not start a transfer", transient: true) }
+        guard let handle = curl_easy_init() else { throw Failure(message: "libcurl could not start a transfer", transient: true, serverWide: true) }
         defer { curl_easy_cleanup(handle) }
         let upload = Upload(text)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
@@ -77,8 +80,9 @@ struct SMTPMailer: Sendable {
             // every message alike and are often temporary (libcurl reports a 454 as a denied login too), so they are
             // retried and end as failed, which the outbox backlog shows, instead of the mail being dropped.
             let setupFailure = [CURLE_LOGIN_DENIED, CURLE_USE_SSL_FAILED, CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION].contains(code)
-            let permanent = (500..<600).contains(drawbridge_curl_response_code(handle)) && !setupFailure
-            throw Failure(message: message, transient: !permanent)
+            let reply = drawbridge_curl_response_code(handle)
+            let permanent = (500..<600).contains(reply) && !setupFailure
+            throw Failure(message: message, transient: !permanent, serverWide: setupFailure || !(400..<600).contains(reply))
         }
     }
 

@@ -30,13 +30,14 @@ final class SMTPSink: Sendable {
 
     /// Starts the sink with the sandbox directory's server certificate (issued for 127.0.0.1 by `caFile`), waiting
     /// for it on a dispatch thread rather than a Swift concurrency thread.
-    static func start(caFile: String) async throws -> SMTPSink {
+    /// `busy` addresses are answered 452 (mailbox full) at RCPT TO.
+    static func start(caFile: String, busy: [String] = []) async throws -> SMTPSink {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try launch(caFile: caFile) }) }
+            DispatchQueue.global().async { continuation.resume(with: Result { try launch(caFile: caFile, busy: busy) }) }
         }
     }
 
-    private static func launch(caFile: String) throws -> SMTPSink {
+    private static func launch(caFile: String, busy: [String]) throws -> SMTPSink {
         let tls = URL(fileURLWithPath: caFile).deletingLastPathComponent()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -47,7 +48,7 @@ final class SMTPSink: Sendable {
         process.arguments = [
             "python3", script, "--out", folder.path, "--cert", tls.appendingPathComponent("server.pem").path, "--key",
             tls.appendingPathComponent("server.key").path, "--user", user, "--password", password,
-        ]
+        ] + busy.flatMap { ["--busy", $0] }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

@@ -49,6 +49,27 @@ struct NotificationTests {
         }
     }
 
+    @Test("a full mailbox (452) holds up only its own recipient: the rest of its entry and the other entries are sent")
+    func busyRecipient() async throws {
+        try await ServerHarness.with { harness, _ async throws in
+            let sink = try await SMTPSink.start(caFile: harness.access.directory.caFile, busy: ["alice@example.org"])
+            defer { sink.stop() }
+            var configuration = harness.access.configuration
+            configuration.notifications = NotificationConfiguration(
+                email: .init(
+                    url: "smtp://127.0.0.1:\(sink.port)", from: "drawbridge@example.org", username: SMTPSink.user,
+                    password: SecretBytes(Array(SMTPSink.password.utf8)), tls: .init(caFile: harness.access.directory.caFile)))
+            try await harness.access.relaxPolicy(role: "owner") { $0.notifyEmails = ["audit@example.org"] }
+            try await harness.access.eligible("alice", scope: "/subscriptions/prod", role: "owner")
+            try await harness.access.eligible("bob", scope: "/subscriptions/prod", role: "owner")
+            let dispatcher = NotificationDispatcher(configuration: configuration, store: harness.access.store, engine: harness.access.engine, clock: harness.access.clock)
+            let report = try await dispatcher.deliverDue()
+            // alice's entry: dana and the extra address now, alice later; bob's entry: all three.
+            #expect(report.sent == 5 && report.deferred == 1, "\(report)")
+            #expect(Set(try sink.messages().flatMap(\.rcpt_tos)) == ["bob@example.org", "dana@example.org", "audit@example.org"])
+        }
+    }
+
     @Test("a refused SMTP login or an untrusted certificate is retried rather than dropped, and ends as failed after maxAttempts")
     func smtpSetupFailuresAreRetried() async throws {
         try await ServerHarness.with { harness, _ async throws in
