@@ -93,10 +93,7 @@ import Testing
                 dn: \(F.userDN("carol"))
                 changetype: delete
 
-                dn: \(F.groupDN("pim-prod-db-reader"))
-                changetype: modrdn
-                newrdn: cn=pim-prod-data-reader
-                deleteoldrdn: 1
+                \(F.rename(F.groupDN("pim-prod-db-reader"), to: "cn=pim-prod-data-reader"))
 
                 """)
             let report = try await harness.sync(.incremental)
@@ -130,23 +127,13 @@ import Testing
                 owner: \(F.userDN("alice"))
 
                 """)
-            // Past the seconds the entries were created in, so that the incremental sync below reads only what changed.
-            try await harness.nextSecond()
-            try await harness.nextSecond()
-            _ = try await harness.sync(.full)
-            try await harness.nextSecond()
+            try await harness.fullSyncPastTheLoad()
             // refint rewrites the groups' member values without touching their modifyTimestamp, so the incremental
             // sync reads only the renamed entries and a newcomer at alice's old DN.
             try await harness.directory.modify(ldif: """
-                dn: \(F.userDN("alice"))
-                changetype: modrdn
-                newrdn: uid=alice2
-                deleteoldrdn: 1
+                \(F.rename(F.userDN("alice"), to: "uid=alice2"))
 
-                dn: \(F.groupDN("team-a"))
-                changetype: modrdn
-                newrdn: cn=team-alpha
-                deleteoldrdn: 1
+                \(F.rename(F.groupDN("team-a"), to: "cn=team-alpha"))
 
                 dn: \(F.userDN("alice"))
                 changetype: add
@@ -179,22 +166,13 @@ import Testing
 
     @Test func aUserMovedToAnotherUsersOldDNTakesOnlyTheirOwnGroups() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
-            try await harness.nextSecond()
-            try await harness.nextSecond()
-            _ = try await harness.sync(.full)
-            try await harness.nextSecond()
+            try await harness.fullSyncPastTheLoad()
             // alice comes first in the directory's order, so a rename applied on sight would merge her rows into bob's
             // before his moved on.
             try await harness.directory.modify(ldif: """
-                dn: \(F.userDN("bob"))
-                changetype: modrdn
-                newrdn: uid=bob2
-                deleteoldrdn: 1
+                \(F.rename(F.userDN("bob"), to: "uid=bob2"))
 
-                dn: \(F.userDN("alice"))
-                changetype: modrdn
-                newrdn: uid=bob
-                deleteoldrdn: 1
+                \(F.rename(F.userDN("alice"), to: "uid=bob"))
 
                 """)
             let report = try await harness.sync(.incremental)
@@ -207,16 +185,10 @@ import Testing
 
     @Test func aGroupReadAgainKeepsTheDNItNamesNowWhenAnotherGroupLeftIt() async throws {
         try await SyncHarness.with(ldif: [Self.basic]) { harness in
-            try await harness.nextSecond()
-            try await harness.nextSecond()
-            _ = try await harness.sync(.full)
-            try await harness.nextSecond()
+            try await harness.fullSyncPastTheLoad()
             // team-a moves to team-alpha, a new team-a takes its DN and joins pim-prod-web-owner, which is read again.
             try await harness.directory.modify(ldif: """
-                dn: \(F.groupDN("team-a"))
-                changetype: modrdn
-                newrdn: cn=team-alpha
-                deleteoldrdn: 1
+                \(F.rename(F.groupDN("team-a"), to: "cn=team-alpha"))
 
                 dn: \(F.groupDN("team-a"))
                 changetype: add

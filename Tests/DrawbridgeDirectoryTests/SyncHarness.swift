@@ -68,6 +68,15 @@ struct SyncHarness {
     func nextSecond() async throws {
         try await Task.sleep(for: .milliseconds(1100))
     }
+
+    /// A full sync started two seconds after the data was loaded, then a second's wait: the next incremental sync
+    /// reads only what changed after it, not the entries created within its margin.
+    func fullSyncPastTheLoad() async throws {
+        try await nextSecond()
+        try await nextSecond()
+        _ = try await sync(.full)
+        try await nextSecond()
+    }
 }
 
 enum Fixtures {
@@ -82,6 +91,11 @@ enum Fixtures {
         if objectClass == "posixGroup" { ldif += "gidNumber: 10001\n" }
         for member in members { ldif += "\(attribute): \(member)\n" }
         return ldif
+    }
+
+    /// An LDIF modrdn of `dn` to the new RDN `rdn`, the old RDN value dropped.
+    static func rename(_ dn: String, to rdn: String) -> String {
+        "dn: \(dn)\nchangetype: modrdn\nnewrdn: \(rdn)\ndeleteoldrdn: 1\n"
     }
 
     static func userDN(_ uid: String) -> String { "uid=\(uid),ou=people,dc=example,dc=org" }
