@@ -30,7 +30,7 @@ struct ChangeWatermark {
                 candidate = Self.formatGeneralizedTime(clock.addingTimeInterval(-Self.seconds(max(margin, .seconds(1)))))
             } else {
                 // Markers and the sync's duration are both on the server's timeline, so clock skew does not
-                // enter; the extra two seconds cover the markers' one-second resolution.
+                // enter; the margin and one more second cover the markers' one-second resolution.
                 let seconds = Self.seconds(elapsed) + Self.seconds(max(margin, .seconds(1))) + 1
                 candidate = newestSeen.flatMap(Self.parseGeneralizedTime).map {
                     Self.formatGeneralizedTime($0.addingTimeInterval(-seconds))
